@@ -1,0 +1,55 @@
+# The two commands: `make run` (set up, ingest the samples, start the main job) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DATA_DIR ?= data
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+# llama-cpp-python has no binary wheel: build it once for a portable x86-64 (AVX2) baseline.
+# -march=native would pick AMX kernels that crash on hosts that advertise AMX without enabling
+# it, and would make a wheel that cannot move to another CPU in the offline bundle.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+WHEELS ?= $(HOME)/.cache/appliance-wheels
+
+.PHONY: run setup init ingest-samples test test-fast bench clean
+
+run: setup init ingest-samples
+	$(VENV)/bin/appliance --data-dir $(DATA_DIR) chat
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps -w $(WHEELS) \
+	    llama-cpp-python==$(LLAMA_VERSION)
+	$(PIP) install -q $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+init: setup
+	$(VENV)/bin/appliance --data-dir $(DATA_DIR) init
+
+ingest-samples: init
+	$(VENV)/bin/appliance --data-dir $(DATA_DIR) ingest samples/handbook
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+bench: setup
+	$(PY) benchmarks/retrieval_quality.py
+	$(PY) benchmarks/search_latency.py
+	$(PY) benchmarks/ingest_throughput.py
+	$(PY) benchmarks/generation.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,14 @@
+"""The appliance: a self-hosted, privacy-first LLM appliance over your own documents."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "Appliance", "build_services"]
+
+
+def __getattr__(name: str):
+    # Lazy so `import appliance` stays light (no torch, no llama) until a service is needed.
+    if name in ("Appliance", "build_services"):
+        from . import services
+
+        return getattr(services, name)
+    raise AttributeError(name)

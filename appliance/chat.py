@@ -1,0 +1,154 @@
+"""ChatService: the ask flow — redact prompt, retrieve, build prompt, generate (streamed),
+redact output, cite, audit."""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from .prompts import (REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers,
+                      is_refusal)
+from .retrieval import Hit, HybridRetriever
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: int
+    doc_name: str
+    page: int | None
+    chunk_id: int
+    section: str | None = None
+    text: str = ""
+
+
+@dataclass
+class Answer:
+    answer: str
+    citations: list[Citation]
+    timings_ms: dict[str, float]
+    tokens: dict[str, int]
+    hits: list[Hit] = field(default_factory=list)
+    refused: bool = False
+    redactions: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"answer": self.answer,
+                "citations": [{"n": c.n, "doc_id": c.doc_id, "doc_name": c.doc_name,
+                               "page": c.page, "chunk_id": c.chunk_id, "section": c.section}
+                              for c in self.citations],
+                "timings_ms": self.timings_ms, "tokens": self.tokens}
+
+
+def passage_label(hit: Hit) -> str:
+    label = hit.doc_name
+    if hit.page:
+        label += f", page {hit.page}"
+    if hit.section:
+        label += f", {hit.section.split(' > ')[-1]}"
+    return label
+
+
+class ChatService:
+    """Answers a question from the documents the caller may read, with numbered citations."""
+
+    def __init__(self, settings: Settings, retriever: HybridRetriever, generator: Any,
+                 redactor: Any = None, audit: Any = None):
+        self.settings = settings
+        self.retriever = retriever
+        self.generator = generator
+        self.redactor = redactor
+        self.audit = audit
+
+    def ask(self, question: str, collections: Iterable[str] | None = None,
+            actor: str | None = None, **kw: Any) -> Answer:
+        final = None
+        for item in self.ask_stream(question, collections, actor, **kw):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def ask_stream(self, question: str, collections: Iterable[str] | None = None,
+                   actor: str | None = None, retrieval: bool = True,
+                   scope: str | None = None) -> Iterator[str | Answer]:
+        """Yield answer text pieces as they are generated, then the final Answer."""
+        t0 = time.perf_counter()
+        counts: Counter = Counter()
+        question = self._redact(question, "prompt", scope, counts)
+        hits = self.retriever.search(question, collections=collections).hits if retrieval else []
+        t_retrieved = time.perf_counter()
+        passages = [Passage(passage_label(h), self._redact(h.text, "context", scope, counts))
+                    for h in hits]
+        built = build_prompt(question, passages, self.generator.count_tokens,
+                             self.generator.n_ctx, self.settings.max_answer_tokens)
+        pieces: list[str] = []
+        t_first = None
+        if retrieval and built.used == 0:
+            pieces.append(REFUSAL)  # nothing readable to answer from: don't let the model guess
+            yield REFUSAL
+        else:
+            out = self.redactor.stream("output", scope) if self.redactor else None
+            for piece in self.generator.stream(built.text, self.settings.max_answer_tokens, STOP):
+                if t_first is None:
+                    t_first = time.perf_counter()
+                safe = out.feed(piece) if out else piece
+                if safe:
+                    pieces.append(safe)
+                    yield safe
+            if out:
+                rest = out.flush()
+                if rest:
+                    pieces.append(rest)
+                    yield rest
+                counts.update(out.counts)
+        t_end = time.perf_counter()
+        text = "".join(pieces).strip()
+        answer = self._finish(text, hits[:built.used], passages[:built.used], built.tokens,
+                              t0, t_retrieved, t_first or t_end, t_end)
+        answer.redactions = dict(counts)
+        self._audit(question, answer, actor, collections)
+        yield answer
+
+    def _finish(self, text: str, hits: list[Hit], passages: list[Passage], prompt_tokens: int,
+                t0: float, t_retrieved: float, t_first: float, t_end: float) -> Answer:
+        refused = is_refusal(text) or not text
+        if not text:
+            text = REFUSAL
+        numbers = [] if refused else cited_numbers(text, len(hits))
+        if not numbers and not refused:
+            best = best_supported(text, passages)
+            numbers = [best] if best else []
+        citations = [Citation(n, hits[n - 1].doc_id, hits[n - 1].doc_name, hits[n - 1].page,
+                              hits[n - 1].chunk_id, hits[n - 1].section, hits[n - 1].text)
+                     for n in numbers]
+        ms = lambda a, b: round((b - a) * 1000, 1)  # noqa: E731
+        completion = self.generator.count_tokens(text) if text else 0
+        return Answer(text, citations,
+                      {"retrieve": ms(t0, t_retrieved), "first_token": ms(t0, t_first),
+                       "total": ms(t0, t_end)},
+                      {"prompt": prompt_tokens, "completion": completion}, hits, refused)
+
+    def _redact(self, text: str, path: str, scope: str | None, counts: Counter) -> str:
+        if self.redactor is None:
+            return text
+        result = self.redactor.redact(text, path, scope=scope)
+        counts.update(result.counts)
+        return result.text
+
+    def _audit(self, question: str, answer: Answer, actor: str | None,
+               collections: Iterable[str] | None) -> None:
+        if self.audit is None:
+            return
+        sha = lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest()  # noqa: E731
+        self.audit.record("chat.ask", actor=actor, target=None, details={
+            "collections": sorted(collections) if collections is not None else None,
+            "chunks": [[h.chunk_id, h.doc_id, h.doc_version] for h in answer.hits],
+            "model": getattr(self.generator, "model_sha256", None),
+            "adapter": getattr(self.generator, "adapter_sha256", None),
+            "redactions": answer.redactions,
+            "prompt_sha256": sha(question), "answer_sha256": sha(answer.answer),
+            "latency_ms": answer.timings_ms["total"], "refused": answer.refused})

@@ -1,0 +1,108 @@
+"""Chunking by the embedder's tokens, with overlap, never crossing a page or a section."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Callable, Sequence
+
+from .extract import Block
+
+# Maps a list of texts to token character offsets per text.
+OffsetsFn = Callable[[Sequence[str]], list[list[tuple[int, int]]]]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    page: int | None
+    section: str | None
+    token_count: int
+
+
+def chunk_blocks(blocks: Sequence[Block], offsets_fn: OffsetsFn, size: int,
+                 overlap: int) -> list[Chunk]:
+    """Pack paragraphs into chunks of at most `size` tokens; split long paragraphs in windows."""
+    chunks: list[Chunk] = []
+    for (page, section), group in groupby(blocks, key=lambda b: (b.page, b.section)):
+        paras = [b.text for b in group]
+        offsets = offsets_fn(paras)
+        chunks.extend(_pack(paras, offsets, size, overlap, page, section))
+    return chunks
+
+
+def _pack(paras: list[str], offsets: list[list[tuple[int, int]]], size: int, overlap: int,
+          page: int | None, section: str | None) -> list[Chunk]:
+    out: list[Chunk] = []
+    pieces: list[tuple[str, list[tuple[int, int]]]] = []
+    for text, offs in zip(paras, offsets):
+        if len(offs) <= size:
+            pieces.append((text, offs))
+        else:
+            pieces.extend(_windows(text, offs, size, overlap))
+    current: list[str] = []
+    count = 0
+    tail: tuple[str, int] = ("", 0)
+    for text, offs in pieces:
+        n = len(offs)
+        if current and count + n > size:
+            out.append(Chunk("\n".join(current), page, section, count))
+            tail = _tail(current[-1], last_offsets, overlap)
+            current, count = ([tail[0]], tail[1]) if tail[1] and tail[1] + n <= size else ([], 0)
+        current.append(text)
+        count += n
+        last_offsets = offs
+    if current:
+        out.append(Chunk("\n".join(current), page, section, count))
+    return out
+
+
+def _windows(text: str, offs: list[tuple[int, int]], size: int,
+             overlap: int) -> list[tuple[str, list[tuple[int, int]]]]:
+    """Token windows of `size` with `overlap`, cut at word starts."""
+    out = []
+    start = 0
+    while start < len(offs):
+        end = min(start + size, len(offs))
+        # Move the cut back to the start of a word so no word is split.
+        while end < len(offs) and end > start + 1 and not _word_start(text, offs[end][0]):
+            end -= 1
+        begin_char = offs[start][0]
+        end_char = offs[end - 1][1]
+        window = [(a - begin_char, b - begin_char) for a, b in offs[start:end]]
+        out.append((text[begin_char:end_char], window))
+        if end >= len(offs):
+            break
+        nxt = max(start + 1, end - overlap)
+        while nxt < end and not _word_start(text, offs[nxt][0]):
+            nxt += 1
+        start = nxt if nxt < end else end
+    return out
+
+
+def _word_start(text: str, pos: int) -> bool:
+    return pos == 0 or not text[pos - 1].isalnum()
+
+
+def _tail(text: str, offs: list[tuple[int, int]], overlap: int) -> tuple[str, int]:
+    """The last `overlap` tokens of a paragraph, starting at a sentence or word boundary."""
+    if overlap <= 0 or not offs:
+        return "", 0
+    start = max(0, len(offs) - overlap)
+    while start < len(offs) and not _word_start(text, offs[start][0]):
+        start += 1
+    if start >= len(offs):
+        return "", 0
+    piece = text[offs[start][0]:]
+    # Prefer to start the carried-over text at a sentence start when one is near.
+    match = re.search(r"(?<=[.!?])\s+", piece)
+    if match and match.end() < len(piece) // 2:
+        trimmed = piece[match.end():]
+        kept = sum(1 for a, _ in offs if a >= offs[start][0] + match.end())
+        return trimmed, kept
+    return piece, len(offs) - start
+
+
+def index_text(text: str, section: str | None) -> str:
+    """What is embedded and keyword-indexed: the section heading gives a chunk its topic."""
+    return f"{section}\n{text}" if section else text

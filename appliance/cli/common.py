@@ -1,0 +1,28 @@
+"""Helpers shared by the command modules: settings from args, services, JSON output."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..settings import Settings, load_settings
+
+
+def settings_from(args) -> Settings:
+    return load_settings(overrides={"data_dir": args.data_dir}, settings_file=args.settings)
+
+
+def services_from(args):
+    from ..services import build_services
+
+    return build_services(settings_from(args))
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def show_progress(args) -> bool:
+    return not getattr(args, "json", False) and sys.stderr.isatty()

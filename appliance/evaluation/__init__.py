@@ -1,0 +1,1 @@
+"""Evaluation: retrieval metrics (BEIR format), answer metrics, failure audit, advisor."""

@@ -1,0 +1,222 @@
+"""Text extraction from txt, md, html, pdf and docx into blocks that keep page and section."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import CorruptFileError, EmptyFileError, UnsupportedFileError
+
+MIME_TYPES = {
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph of text with where it came from."""
+
+    text: str
+    page: int | None = None
+    section: str | None = None
+
+
+def mime_type_for(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in MIME_TYPES:
+        raise UnsupportedFileError(
+            f"{path.name}: unsupported file type {suffix or '(none)'}; "
+            f"supported: {', '.join(sorted(MIME_TYPES))}")
+    return MIME_TYPES[suffix]
+
+
+def extract(name: str, data: bytes) -> list[Block]:
+    """Extract blocks from a file's bytes; raises a clear IngestError on bad input."""
+    suffix = Path(name).suffix.lower()
+    mime_type_for(Path(name))
+    if not data.strip():
+        raise EmptyFileError(f"{name}: the file is empty")
+    blocks = _EXTRACTORS[MIME_TYPES[suffix]](name, data)
+    blocks = [b for b in blocks if b.text.strip()]
+    if not blocks:
+        raise EmptyFileError(f"{name}: no extractable text")
+    return blocks
+
+
+def _decode(name: str, data: bytes) -> str:
+    if b"\x00" in data[:4096]:
+        raise CorruptFileError(f"{name}: binary content in a text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [re.sub(r"[ \t]*\n[ \t]*", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
+
+
+def _text(name: str, data: bytes) -> list[Block]:
+    return [Block(p) for p in _paragraphs(_decode(name, data)) if p]
+
+
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+
+
+def _markdown(name: str, data: bytes) -> list[Block]:
+    blocks: list[Block] = []
+    path: list[str] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        for p in _paragraphs("\n".join(buf)):
+            if p:
+                blocks.append(Block(p, None, " > ".join(path) or None))
+        buf.clear()
+
+    for line in _decode(name, data).splitlines():
+        match = HEADING.match(line)
+        if match:
+            flush()
+            level = len(match.group(1))
+            path[:] = path[:level - 1] + [match.group(2)]
+        else:
+            buf.append(line)
+    flush()
+    return blocks
+
+
+def _html(name: str, data: bytes) -> list[Block]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(name, data), "html.parser")
+    for tag in soup(["script", "style", "nav", "noscript", "template"]):
+        tag.decompose()
+    blocks: list[Block] = []
+    path: list[str] = []
+    body = soup.body or soup
+    for el in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre",
+                             "blockquote", "dd", "dt"]):
+        if el.name[0] == "h" and el.name[1:].isdigit():
+            level = int(el.name[1])
+            path[:] = path[:level - 1] + [el.get_text(" ", strip=True)]
+            continue
+        if el.find_parent(["p", "li", "tr", "pre", "blockquote"]) is not None:
+            continue  # already part of an enclosing block
+        if el.name == "tr":
+            text = " | ".join(c.get_text(" ", strip=True) for c in el.find_all(["td", "th"]))
+        else:
+            text = el.get_text(" ", strip=True)
+        if text:
+            blocks.append(Block(re.sub(r"\s+", " ", text), None, " > ".join(path) or None))
+    if not blocks:
+        blocks = [Block(p) for p in _paragraphs(body.get_text("\n\n")) if p]
+    return blocks
+
+
+def _pdf(name: str, data: bytes) -> list[Block]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.lstrip().startswith(b"%PDF"):
+        raise CorruptFileError(f"{name}: not a PDF file (no %PDF header)")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise CorruptFileError(f"{name}: the PDF is encrypted")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except CorruptFileError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise CorruptFileError(f"{name}: cannot read the PDF ({exc})") from exc
+    blocks: list[Block] = []
+    section = None
+    for number, text in enumerate(pages, start=1):
+        for para in _pdf_paragraphs(text):
+            if _looks_like_heading(para):
+                section = para
+                continue
+            blocks.append(Block(para, number, section))
+    return blocks
+
+
+def _pdf_paragraphs(text: str) -> list[str]:
+    """Split page text into paragraphs: blank lines, or a short line that ends a sentence."""
+    paras: list[str] = []
+    buf: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            if buf:
+                paras.append(" ".join(buf))
+                buf = []
+            continue
+        if _looks_like_heading(line) and buf:
+            paras.append(" ".join(buf))
+            buf = []
+        buf.append(line)
+        if _looks_like_heading(line):
+            paras.append(" ".join(buf))
+            buf = []
+    if buf:
+        paras.append(" ".join(buf))
+    return [p for p in paras if p]
+
+
+def _looks_like_heading(line: str) -> bool:
+    words = line.split()
+    return (0 < len(words) <= 8 and len(line) <= 70 and line[-1] not in ".,;:" and
+            line[0].isupper() and sum(w[0].isupper() for w in words if w[0].isalpha()) >= len(words) / 2)
+
+
+def _docx(name: str, data: bytes) -> list[Block]:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
+        raise CorruptFileError(f"{name}: cannot read the Word document ({exc})") from exc
+    blocks: list[Block] = []
+    path: list[str] = []
+    for para in document.paragraphs:
+        style = (para.style.name if para.style is not None else "") or ""
+        text = para.text.strip()
+        if not text:
+            continue
+        level = _heading_level(style)
+        if level:
+            path[:] = path[:level - 1] + [text]
+        else:
+            blocks.append(Block(text, None, " > ".join(path) or None))
+    for table in document.tables:
+        for row in table.rows:
+            text = " | ".join(c.text.strip() for c in row.cells if c.text.strip())
+            if text:
+                blocks.append(Block(text, None, " > ".join(path) or None))
+    return blocks
+
+
+def _heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    match = re.match(r"Heading (\d)", style)
+    return int(match.group(1)) if match else 0
+
+
+_EXTRACTORS: dict[str, Callable[[str, bytes], list[Block]]] = {
+    "text/plain": _text,
+    "text/markdown": _markdown,
+    "text/html": _html,
+    "application/pdf": _pdf,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _docx,
+}

@@ -1,0 +1,149 @@
+"""The derived search indexes (vectors + keywords) kept consistent with the store.
+
+The store is the source of truth: a commit there is the point of no return, and the indexes are
+reconciled from it (stored embeddings, stored texts) whenever they disagree, e.g. after a kill.
+Writers hold an exclusive file lock; readers reload when the files change on disk.
+"""
+from __future__ import annotations
+
+import fcntl
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from sqlalchemy import select
+
+from .chunking import index_text
+from .engines.keyword import BM25KeywordIndex, recover_keyword_dir
+from .engines.vectors_faiss import FaissVectorStore
+from .store import Store
+from .store.tables import ChunkTable
+
+
+@dataclass
+class ConsistencyReport:
+    store_chunks: int
+    vector_ids: int
+    keyword_ids: int
+    missing_vectors: int
+    extra_vectors: int
+    missing_keywords: int
+    extra_keywords: int
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_vectors or self.extra_vectors or
+                    self.missing_keywords or self.extra_keywords)
+
+
+class Indexes:
+    """FAISS vectors and BM25 keywords over the store's chunks, in <data_dir>/index/."""
+
+    def __init__(self, directory: Path, store: Store, dim: int, embedder_hash: str,
+                 hnsw_threshold: int, threads: int):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.store = store
+        self._args = (dim, embedder_hash, hnsw_threshold, threads)
+        self._stamp = None
+        self._load()
+
+    def _load(self) -> None:
+        dim, embedder_hash, hnsw_threshold, threads = self._args
+        recover_keyword_dir(self.dir / "keyword")
+        self.vectors = FaissVectorStore(self.dir / "vectors.faiss", dim, embedder_hash,
+                                        hnsw_threshold, threads)
+        self.keywords = BM25KeywordIndex(self.dir / "keyword")
+        self._stamp = self._disk_stamp()
+
+    def _disk_stamp(self):
+        stamps = []
+        for path in (self.dir / "vectors.faiss", self.dir / "keyword" / "ids.npy"):
+            try:
+                st = path.stat()
+                stamps.append((st.st_ino, st.st_mtime_ns))
+            except FileNotFoundError:
+                stamps.append(None)
+        return tuple(stamps)
+
+    def refresh_if_changed(self) -> None:
+        """Reload when another process (an ingest from the CLI) saved new index files."""
+        if self._disk_stamp() != self._stamp:
+            self._load()
+
+    @contextmanager
+    def write_lock(self, blocking: bool = True) -> Iterator[bool]:
+        """Exclusive lock for writers; yields False when non-blocking and already held."""
+        with open(self.dir / ".lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # -- writes (call under write_lock) ---------------------------------------------------
+    def apply(self, added_ids: list[int], added_vectors: np.ndarray, removed_ids: list[int]) -> None:
+        self.vectors.remove(removed_ids)
+        if added_ids:
+            self.vectors.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
+
+    def rebuild_keywords(self) -> None:
+        with self.store.session() as sess:
+            rows = sess.execute(select(ChunkTable.id, ChunkTable.section, ChunkTable.text)
+                                .order_by(ChunkTable.id)).all()
+        self.keywords.rebuild((r.id, index_text(r.text, r.section)) for r in rows)
+
+    def save(self) -> None:
+        self.vectors.save()
+        self.keywords.save()
+        self._stamp = self._disk_stamp()
+
+    def reconcile(self) -> ConsistencyReport:
+        """Make the indexes match the store; returns what was found before repairing."""
+        report = self.check()
+        if report.ok:
+            return report
+        store_ids = self._store_ids()
+        missing = sorted(store_ids - self.vectors.ids())
+        extra = sorted(self.vectors.ids() - store_ids)
+        self.vectors.remove(extra)
+        for start in range(0, len(missing), 5000):
+            part = missing[start:start + 5000]
+            with self.store.session() as sess:
+                rows = sess.execute(select(ChunkTable.id, ChunkTable.embedding)
+                                    .where(ChunkTable.id.in_(part))).all()
+            vecs = np.vstack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows])
+            self.vectors.add(np.asarray([r.id for r in rows], dtype=np.int64), vecs)
+        if self.keywords.ids() != store_ids:
+            self.rebuild_keywords()
+        self.save()
+        return report
+
+    def rebuild_all(self) -> int:
+        """Drop both indexes and rebuild them from the store's embeddings and texts."""
+        self.vectors.reset()
+        self.keywords.rebuild([])
+        self.reconcile()
+        return len(self.vectors)
+
+    # -- reads ----------------------------------------------------------------------------
+    def _store_ids(self) -> set[int]:
+        with self.store.session() as sess:
+            return set(sess.scalars(select(ChunkTable.id)).all())
+
+    def check(self) -> ConsistencyReport:
+        store_ids = self._store_ids()
+        vec = self.vectors.ids()
+        kw = self.keywords.ids()
+        return ConsistencyReport(len(store_ids), len(vec), len(kw),
+                                 len(store_ids - vec), len(vec - store_ids),
+                                 len(store_ids - kw), len(kw - store_ids))
+
+

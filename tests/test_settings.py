@@ -1,0 +1,53 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from appliance.errors import SettingsError
+from appliance.settings import field_names, load_settings
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
+
+
+def test_every_setting_is_documented():
+    documented = set(re.findall(r"^### `(\w+)`", DOCS.read_text(), flags=re.M))
+    missing = set(field_names()) - documented
+    stale = documented - set(field_names())
+    assert not missing, f"settings missing from docs/settings.md: {sorted(missing)}"
+    assert not stale, f"docs/settings.md documents settings that do not exist: {sorted(stale)}"
+
+
+def test_env_overrides_file_and_types_are_coerced(tmp_path):
+    (tmp_path / "appliance.toml").write_text("chunk_size = 100\nretrieval_k = 3\n")
+    s = load_settings({"data_dir": str(tmp_path)}, environ={"APPLIANCE_RETRIEVAL_K": "7"})
+    assert s.chunk_size == 100 and s.retrieval_k == 7
+    assert isinstance(s.data_dir, Path)
+    assert s.db_url.startswith("sqlite:///") and s.db_url.endswith("appliance.db")
+
+
+def test_unknown_env_setting_is_refused():
+    with pytest.raises(SettingsError, match="APPLIANCE_NOPE"):
+        load_settings(environ={"APPLIANCE_NOPE": "1"})
+
+
+def test_bad_file_names_the_file(tmp_path):
+    bad = tmp_path / "s.toml"
+    bad.write_text("chunk_size = 'many'\n")
+    with pytest.raises(SettingsError, match="chunk_size"):
+        load_settings(settings_file=bad, environ={})
+    bad.write_text("no_such = 1\n")
+    with pytest.raises(SettingsError, match="no_such"):
+        load_settings(settings_file=bad, environ={})
+
+
+def test_invalid_values_are_refused():
+    with pytest.raises(SettingsError, match="overlap"):
+        load_settings({"chunk_size": 10, "chunk_overlap": 10}, environ={})
+    with pytest.raises(SettingsError, match="fusion"):
+        load_settings({"fusion": "magic"}, environ={})
+
+
+def test_settings_are_frozen():
+    s = load_settings(environ={})
+    with pytest.raises(Exception):
+        s.chunk_size = 5

@@ -1,0 +1,71 @@
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, select, text
+
+from appliance.store import Store
+from appliance.store.tables import ChunkTable, DocumentTable
+
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def _roundtrip(store: Store) -> None:
+    store.migrate()
+    store.migrate()  # idempotent
+    names = set(inspect(store.engine).get_table_names())
+    assert {"documents", "chunks", "ingest_jobs", "alembic_version"} <= names
+    with store.session() as sess:
+        doc = DocumentTable(name="a.md", collection="c", sha256="0" * 64, version=1,
+                            mime_type="text/markdown", size_bytes=3)
+        sess.add(doc)
+        sess.flush()
+        sess.add(ChunkTable(document_id=doc.id, document_version=1, ordinal=0, text="hello",
+                            page=None, section="S", token_count=1, embedding=b"\x00" * 8))
+    with store.session() as sess:
+        doc = sess.scalars(select(DocumentTable)).one()
+        assert doc.chunks[0].text == "hello"
+        sess.delete(doc)
+    with store.session() as sess:
+        assert sess.scalars(select(ChunkTable)).all() == []  # chunks go with their document
+
+
+def test_sqlite_store_uses_wal(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    _roundtrip(store)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_failed_transaction_leaves_nothing(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.migrate()
+    with pytest.raises(RuntimeError):
+        with store.session() as sess:
+            sess.add(DocumentTable(name="x", collection="c", sha256="1" * 64, version=1,
+                                   mime_type="text/plain", size_bytes=1))
+            sess.flush()
+            raise RuntimeError("boom")
+    with store.session() as sess:
+        assert sess.scalars(select(DocumentTable)).all() == []
+
+
+@pytest.fixture
+def pg_url():
+    try:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            name = f"appliance_test_{uuid.uuid4().hex[:8]}"
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no PostgreSQL answers at 127.0.0.1:5432 ({exc.__class__.__name__})")
+    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_store(pg_url):
+    store = Store(pg_url)
+    _roundtrip(store)
+    store.dispose()
