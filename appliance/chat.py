@@ -2,12 +2,12 @@
 redact output, cite, audit."""
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from .audit import ASK, ask_details
 from .prompts import (REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers,
                       is_refusal)
 from .retrieval import Hit, HybridRetriever
@@ -143,12 +143,15 @@ class ChatService:
                collections: Iterable[str] | None) -> None:
         if self.audit is None:
             return
-        sha = lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest()  # noqa: E731
-        self.audit.record("chat.ask", actor=actor, target=None, details={
-            "collections": sorted(collections) if collections is not None else None,
-            "chunks": [[h.chunk_id, h.doc_id, h.doc_version] for h in answer.hits],
-            "model": getattr(self.generator, "model_sha256", None),
-            "adapter": getattr(self.generator, "adapter_sha256", None),
-            "redactions": answer.redactions,
-            "prompt_sha256": sha(question), "answer_sha256": sha(answer.answer),
-            "latency_ms": answer.timings_ms["total"], "refused": answer.refused})
+        policy = getattr(self.redactor, "policy", None)
+        details = ask_details(
+            collection=",".join(sorted(collections)) if collections is not None else "*",
+            chunks=[{"chunk_id": h.chunk_id, "document_id": h.doc_id,
+                     "document_version": h.doc_version} for h in answer.hits],
+            model_sha256=getattr(self.generator, "model_sha256", None) or "unknown",
+            adapter_sha256=getattr(self.generator, "adapter_sha256", None),
+            policy_sha256=getattr(policy, "sha256", None) or "none",
+            redactions=answer.redactions, prompt=question, answer=answer.answer,
+            latency_ms=answer.timings_ms["total"])
+        self.audit.record(ASK, actor=actor, details=details,
+                          outcome="success")

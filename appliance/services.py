@@ -1,13 +1,18 @@
 """build_services(settings): the only place that picks backends and wires them together."""
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 from functools import cached_property
 
+from .audit import AuditLog, ensure_keys
 from .engines.embedder import SentenceEmbedder
 from .indexes import Indexes
 from .ingest import IngestService
-from .model_files import generator_path
+from .privacy import RedactingLogFilter, Redactor, build_redactor
+from .privacy.factory import load_settings_policy
+from .model_files import generator_path, sha256_file
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import Store
@@ -23,6 +28,10 @@ class Appliance:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.db_url)
         self.store.migrate()
+        ensure_keys(settings)  # idempotent: the audit log cannot start without its key
+        # Fail closed: an invalid policy stops the appliance before any work is done.
+        self.policy = load_settings_policy(settings)
+        self.audit = AuditLog(self.store, settings)
 
     @cached_property
     def embedder(self) -> SentenceEmbedder:
@@ -45,24 +54,45 @@ class Appliance:
 
     @cached_property
     def ingest(self) -> IngestService:
-        return IngestService(self.settings, self.store, self.embedder, self.indexes)
+        return IngestService(self.settings, self.store, self.embedder, self.indexes,
+                             redactor=self.redactor, audit=self.audit)
 
     @cached_property
     def generator(self):
         from .engines.llm import LlamaGenerator
 
-        return LlamaGenerator(str(generator_path(self.settings)), self.settings.context_size,
-                              self.settings.threads, self.settings.lora_adapter_path,
-                              self.settings.temperature)
+        path = generator_path(self.settings)
+        generator = LlamaGenerator(str(path), self.settings.context_size, self.settings.threads,
+                                   self.settings.lora_adapter_path, self.settings.temperature)
+        generator.model_sha256 = sha256_file(path)  # recorded with every answer
+        lora = self.settings.lora_adapter_path
+        generator.adapter_sha256 = sha256_file(Path(lora)) if lora else None
+        return generator
 
     @cached_property
     def chat(self):
         from .chat import ChatService
 
-        return ChatService(self.settings, self.retriever, self.generator)
+        return ChatService(self.settings, self.retriever, self.generator,
+                           redactor=self.redactor, audit=self.audit)
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """The PII redactor for the active policy; redacts what reaches the log handlers too."""
+        redactor = build_redactor(self.settings, self.policy, ner_factory=_tagger)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(RedactingLogFilter(redactor))
+        return redactor
 
     def close(self) -> None:
+        self.audit.close()
         self.store.dispose()
+
+
+def _tagger():
+    from .engines.ner import SpacyTagger
+
+    return SpacyTagger()
 
 
 def build_services(settings: Settings) -> Appliance:

@@ -11,8 +11,9 @@ import sys
 from importlib import import_module
 
 from ..errors import ApplianceError
+from .common import close_services
 
-COMMAND_MODULES = ("core", "docs", "eval")
+COMMAND_MODULES = ("core", "docs", "eval", "pii", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,10 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except ApplianceError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        code = exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    try:
+        close_services()
+    except ApplianceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = code or exc.exit_code
+    return code

@@ -12,10 +12,21 @@ def settings_from(args) -> Settings:
     return load_settings(overrides={"data_dir": args.data_dir}, settings_file=args.settings)
 
 
+_OPEN: list = []
+
+
 def services_from(args):
+    """Wire the services for this command; main() closes them (final audit checkpoint)."""
     from ..services import build_services
 
-    return build_services(settings_from(args))
+    app = build_services(settings_from(args))
+    _OPEN.append(app)
+    return app
+
+
+def close_services() -> None:
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def print_json(obj: Any) -> None:

@@ -43,6 +43,8 @@ def register(sub) -> None:
 
 
 def cmd_init(args) -> int:
+    from ..audit import ensure_keys
+    from ..privacy import create_secret
     from ..model_files import assemble_generator
 
     settings = settings_from(args)
@@ -54,6 +56,9 @@ def cmd_init(args) -> int:
     print(f"model     {path} (sha256 ok)")
     print(f"embedder  {app.embedder.path}")
     print(f"store     {app.store.engine.url.render_as_string(hide_password=True)}")
+    print(f"audit key {ensure_keys(settings)} (public key: `appliance audit pubkey`)")
+    create_secret(settings.secrets_dir)
+    print(f"policy    {app.policy.name} sha256 {app.policy.sha256[:16]}…")
     return 0
 
 

@@ -1,0 +1,51 @@
+"""Parse YAML into plain values while remembering the line of every key and item."""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+Path = tuple  # a key path such as ("entities", "EMAIL", "min_score")
+
+
+class YamlProblem(ValueError):
+    """The text is not valid YAML (or repeats a key); ``line`` is 1-based."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
+    """Return (value, lines) where lines maps each key path to its 1-based line number."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[Path, int] = {}
+        value = _convert(loader, node, (), lines) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise YamlProblem(mark.line + 1 if mark else 1, str(exc.problem or exc)) from exc
+    except yaml.YAMLError as exc:
+        raise YamlProblem(1, str(exc)) from exc
+    finally:
+        loader.dispose()
+    return value, lines
+
+
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                raise YamlProblem(key_node.start_mark.line + 1, "keys must be plain scalars")
+            if key in out:
+                raise YamlProblem(key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            out[key] = _convert(loader, value_node, path + (key,), lines)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(loader, item, path + (i,), lines) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
