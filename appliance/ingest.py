@@ -196,9 +196,9 @@ class IngestService:
         counts: Counter = Counter()
         if self.redactor is None:
             return blocks, counts
+        results = self.redactor.redact_many([b.text for b in blocks], "ingest", scope=name)
         out = []
-        for block in blocks:
-            result = self.redactor.redact(block.text, "ingest", scope=name)
+        for block, result in zip(blocks, results):
             counts.update(result.counts)
             out.append(Block(result.text, block.page, block.section))
         return out, counts

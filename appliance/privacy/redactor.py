@@ -80,6 +80,17 @@ class Redactor:
         findings = self.detect_many([text], path)[0]
         return self.apply(text, findings, path, self.context(scope))
 
+    def redact_many(self, texts: Sequence[str], path: str,
+                    scope: str | None = None) -> list[RedactionResult]:
+        """redact() for a batch sharing one scope; NER runs once over the batch."""
+        _check_path(path)
+        if not self.policy.applies_to(path):
+            return [RedactionResult(t, {}) for t in texts]
+        ctx = self.context(scope)
+        found = self.detect_many(list(texts), path)
+        return [self.apply(t, fs, path, ctx) if t else RedactionResult(t, {})
+                for t, fs in zip(texts, found)]
+
     def context(self, scope: str | None) -> OperatorContext:
         """Operator context for ``scope``; without one, pseudonyms are consistent within one call."""
         if scope is None:

@@ -1,0 +1,80 @@
+"""The ask flow end to end with the real GGUF model and the real embedder."""
+import json
+
+import pytest
+
+from appliance.prompts import REFUSAL
+from helpers import FACTS
+
+pytestmark = pytest.mark.slow
+
+ANSWERABLE = [f for f in FACTS if f.get("answerable", True)]
+
+
+def test_answers_cite_the_document_that_holds_the_answer(samples_app):
+    right_doc = right_page = pages = 0
+    for fact in ANSWERABLE:
+        answer = samples_app.chat.ask(fact["question"])
+        cited = [c.doc_name for c in answer.citations]
+        if cited and cited[0] == fact["document"]:
+            right_doc += 1
+        if fact["page"]:
+            pages += 1
+            right_page += any(c.page == fact["page"] for c in answer.citations)
+    # A 270M base model refuses or wanders now and then; most answers must still cite right.
+    assert right_doc / len(ANSWERABLE) >= 0.7, f"{right_doc}/{len(ANSWERABLE)} cited right"
+    assert right_page / pages >= 0.5, f"{right_page}/{pages} PDF answers cited the right page"
+
+
+def test_simple_fact_is_answered_and_cited(samples_app):
+    answer = samples_app.chat.ask("What is the minimum length of a password?")
+    assert "14" in answer.answer
+    assert answer.citations[0].doc_name == "it-security-policy.md"
+    assert answer.tokens["prompt"] > 100 and answer.tokens["completion"] > 0
+    assert answer.timings_ms["first_token"] <= answer.timings_ms["total"]
+
+
+def test_streaming_yields_pieces_that_make_the_answer(samples_app):
+    pieces, final = [], None
+    for item in samples_app.chat.ask_stream("How many days of annual leave do full-time staff get?"):
+        if isinstance(item, str):
+            pieces.append(item)
+        else:
+            final = item
+    assert pieces and "".join(pieces).strip() == final.answer
+
+
+def test_no_readable_documents_means_a_clear_refusal(samples_app):
+    answer = samples_app.chat.ask("What is the minimum length of a password?", collections=[])
+    assert answer.answer == REFUSAL and answer.citations == [] and answer.refused
+
+
+def test_changed_file_serves_the_new_fact_and_delete_removes_it(app_factory, model_dir, tmp_path):
+    app = app_factory(model_dir=model_dir)
+    doc = tmp_path / "canteen.md"
+    doc.write_text("# Staff canteen\n\nThe staff canteen opens at 7:15 every weekday morning.\n")
+    app.ingest.ingest_paths([doc], collection="facilities", progress=False)
+    question = "What time does the staff canteen open?"
+    first = app.chat.ask(question, collections=["facilities"])
+    assert "7:15" in first.answer and first.citations[0].doc_name == "canteen.md"
+
+    doc.write_text("# Staff canteen\n\nThe staff canteen opens at 8:40 every weekday morning.\n")
+    app.ingest.ingest_paths([doc], collection="facilities", progress=False)
+    second = app.chat.ask(question, collections=["facilities"])
+    assert "8:40" in second.answer and "7:15" not in second.answer
+    assert all("7:15" not in h.text for h in second.hits)
+
+    app.ingest.delete(second.citations[0].doc_id)
+    third = app.chat.ask(question, collections=["facilities"])
+    assert "8:40" not in third.answer and third.citations == []
+
+
+def test_every_answer_is_audited_without_its_text(samples_app):
+    canary = "Zebra-canary-4417"
+    before = samples_app.audit.head()[0]
+    samples_app.chat.ask(f"Does the policy mention {canary}?")
+    rows = list(samples_app.audit.events(before + 1, before + 1))
+    assert rows and rows[0].type == "chat.ask"
+    assert canary not in str(rows[0])
+    details = json.loads(rows[0].details)
+    assert len(details["model_sha256"]) == 64 and details["chunks"]

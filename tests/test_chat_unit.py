@@ -1,0 +1,135 @@
+"""ChatService with a fake generator: streaming, redaction of the stream, citations, budget."""
+from dataclasses import dataclass
+
+from appliance.chat import ChatService
+from appliance.prompts import STOP, Passage, build_prompt, cited_numbers
+from appliance.retrieval import Hit, SearchResult
+from helpers import make_settings
+
+
+class FakeGenerator:
+    n_ctx = 2048
+    model_sha256 = "f" * 64
+
+    def __init__(self, text):
+        self.text = text
+        self.prompts = []
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def stream(self, prompt, max_tokens, stop):
+        self.prompts.append(prompt)
+        for word in self.text.split(" "):
+            yield word + " "
+
+
+class FakeRetriever:
+    def __init__(self, hits):
+        self.hits = hits
+        self.queries = []
+
+    def search(self, query, k=None, collections=None, candidates=None):
+        self.queries.append((query, collections))
+        if collections is not None:
+            return SearchResult([h for h in self.hits if h.collection in set(collections)])
+        return SearchResult(list(self.hits))
+
+
+def hit(i, text, doc="a.md", page=None, collection="c"):
+    return Hit(i, i, doc, 1, collection, page, "Sec", text, 1.0 / i)
+
+
+@dataclass
+class Result:
+    text: str
+    counts: dict
+
+
+class UpperRedactor:
+    """Stands in for the PII redactor: replaces the word SECRET and counts it."""
+
+    def redact(self, text, path, scope=None):
+        return Result(text.replace("SECRET", "[X]"), {"X": text.count("SECRET")})
+
+    def stream(self, path, scope=None):
+        outer = self
+
+        class S:
+            counts = {}
+            buf = ""
+
+            def feed(self, piece):
+                self.buf += piece
+                cut = self.buf.rfind(" ")
+                out, self.buf = self.buf[:cut + 1], self.buf[cut + 1:]
+                return outer.redact(out, path).text
+
+            def flush(self):
+                return outer.redact(self.buf, path).text
+        return S()
+
+
+def service(tmp_path, answer, hits, redactor=None):
+    gen = FakeGenerator(answer)
+    return ChatService(make_settings(tmp_path), FakeRetriever(hits), gen, redactor=redactor), gen
+
+
+def test_stream_pieces_arrive_before_the_end_and_join_to_the_answer(tmp_path):
+    chat, _ = service(tmp_path, "Passwords need 14 characters [1] and expire yearly.",
+                      [hit(1, "Passwords need 14 characters.")])
+    items = list(chat.ask_stream("password length?"))
+    pieces, final = items[:-1], items[-1]
+    assert len(pieces) > 3
+    assert "".join(pieces).strip() == final.answer
+    assert [c.doc_name for c in final.citations] == ["a.md"]
+
+
+def test_marker_citations_map_to_the_numbered_passages(tmp_path):
+    hits = [hit(1, "Leave is 27 days.", "hr.pdf", 1), hit(2, "VPN is SecureLink.", "it.md")]
+    chat, gen = service(tmp_path, "Use SecureLink [2].", hits)
+    final = chat.ask("vpn?")
+    assert [(c.n, c.doc_name) for c in final.citations] == [(2, "it.md")]
+    assert "[1] (hr.pdf, page 1, Sec) Leave is 27 days." in gen.prompts[0]
+
+
+def test_uncited_answer_is_attributed_to_the_supporting_passage(tmp_path):
+    hits = [hit(1, "Leave is 27 days.", "hr.pdf", 1), hit(2, "VPN is SecureLink.", "it.md")]
+    chat, _ = service(tmp_path, "The VPN is SecureLink.", hits)
+    assert [c.doc_name for c in chat.ask("vpn?").citations] == ["it.md"]
+
+
+def test_refusal_has_no_citations(tmp_path):
+    chat, _ = service(tmp_path, "I don't know: the documents do not say.", [hit(1, "x y z")])
+    final = chat.ask("cafeteria menu?")
+    assert final.refused and final.citations == []
+
+
+def test_prompt_context_and_output_are_redacted(tmp_path):
+    chat, gen = service(tmp_path, "The code is SECRET now.", [hit(1, "context has SECRET too")],
+                        UpperRedactor())
+    retriever = chat.retriever
+    final = chat.ask("is SECRET here?")
+    assert retriever.queries[0][0] == "is [X] here?"  # redacted before retrieval
+    assert "SECRET" not in gen.prompts[0]  # and before generation (prompt and context)
+    assert "SECRET" not in final.answer and "[X]" in final.answer
+    assert final.redactions["X"] == 2
+
+
+def test_collections_limit_what_the_model_sees(tmp_path):
+    hits = [hit(1, "public fact", collection="public"), hit(2, "private fact", collection="hr")]
+    chat, gen = service(tmp_path, "public fact [1].", hits)
+    chat.ask("fact?", collections=["public"])
+    assert "private fact" not in gen.prompts[0]
+
+
+def test_context_budget_trims_to_fit():
+    passages = [Passage(f"d{i}.md", "word " * 300) for i in range(10)]
+    built = build_prompt("q?", passages, lambda t: len(t.split()), n_ctx=1024, answer_tokens=200)
+    assert built.tokens <= 1024 - 200
+    assert 1 <= built.used < 10
+
+
+def test_cited_numbers_ignores_markers_out_of_range():
+    assert cited_numbers("a [2] b [9] c [1] [2]", 3) == [2, 1]
+    assert STOP[0] == "\n"

@@ -1,0 +1,118 @@
+"""The `appliance` command as a user runs it: real process, real models, JSON shapes."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, SAMPLES
+
+pytestmark = pytest.mark.slow
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+
+
+def run(data_dir, *args, check=True, env=None):
+    out = subprocess.run([sys.executable, "-m", "appliance", "--data-dir", str(data_dir), *args],
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, **(env or {})})
+    if check:
+        assert out.returncode == 0, out.stderr[-2000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, model_dir):
+    data = tmp_path_factory.mktemp("cli-data")
+    (data / "appliance.toml").write_text(
+        f'llm_model_path = "{next(model_dir.glob("*.gguf"))}"\n')
+    run(data, "init")
+    run(data, "ingest", str(SAMPLES))
+    return data
+
+
+def test_help_lists_the_commands():
+    out = subprocess.run([sys.executable, "-m", "appliance", "--help"], capture_output=True,
+                         text=True, check=True)
+    for command in ("init", "ingest", "search", "ask", "docs", "reindex", "doctor", "eval"):
+        assert command in out.stdout
+
+
+def test_search_json_shape(data_dir):
+    out = json.loads(run(data_dir, "search", "annual leave entitlement", "--k", "3",
+                         "--json").stdout)
+    assert len(out["results"]) == 3 and "total" in out["timings_ms"]
+    first = out["results"][0]
+    assert set(first) >= {"doc_id", "doc_name", "chunk_id", "page", "score", "text"}
+    assert first["doc_name"] == "hr-leave-policy.pdf" and first["page"] == 1
+
+
+def test_ask_json_shape(data_dir):
+    out = json.loads(run(data_dir, "ask", "How long must a password be?", "--json").stdout)
+    assert set(out) >= {"answer", "citations", "timings_ms", "tokens"}
+    assert set(out["timings_ms"]) >= {"retrieve", "first_token", "total"}
+    assert set(out["tokens"]) == {"prompt", "completion"}
+    assert "14" in out["answer"]
+    assert set(out["citations"][0]) >= {"n", "doc_id", "doc_name", "page", "chunk_id"}
+    assert out["citations"][0]["doc_name"] == "it-security-policy.md"
+
+
+def test_ask_streams_to_the_terminal(data_dir):
+    out = run(data_dir, "ask", "How long must a password be?").stdout
+    assert "14" in out and "[1] it-security-policy.md" in out
+
+
+def test_docs_list_delete_and_doctor(data_dir, tmp_path):
+    extra = tmp_path / "memo.txt"
+    extra.write_text("The parking office is in building C.\n")
+    run(data_dir, "ingest", str(extra), "--collection", "misc")
+    docs = json.loads(run(data_dir, "docs", "list", "--json").stdout)["documents"]
+    memo = next(d for d in docs if d["name"] == "memo.txt")
+    assert memo["collection"] == "misc" and memo["chunks"] == 1
+    assert "deleted" in run(data_dir, "docs", "delete", str(memo["id"])).stdout
+    missing = run(data_dir, "docs", "delete", str(memo["id"]), check=False)
+    assert missing.returncode == 2 and "no document" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    doctor = json.loads(run(data_dir, "doctor", "--json").stdout)
+    assert doctor["ok"] and all(m["ok"] for m in doctor["models"])
+    assert run(data_dir, "reindex").stdout.startswith("reindexed")
+    assert run(data_dir, "audit", "verify").stdout.startswith("OK")
+
+
+def test_doctor_reports_a_tampered_model(tmp_path, model_dir):
+    fake = tmp_path / "models" / "gemma-3-270m-q4_k_m.gguf"
+    fake.parent.mkdir()
+    fake.write_bytes(b"GGUF not really")
+    out = run(tmp_path, "doctor", check=False)
+    assert out.returncode == 1 and "does not match the manifest" in out.stdout
+
+
+def test_bad_settings_are_a_clear_error(tmp_path):
+    out = run(tmp_path, "docs", "list", check=False, env={"APPLIANCE_CHUNK_SIZE": "lots"})
+    assert out.returncode == 2 and "chunk_size" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.skipif(not SCIFACT.exists(), reason="shared/data/scifact not present")
+def test_eval_retrieval_on_a_scifact_slice(tmp_path):
+    qrels = [line.split("\t") for line in (SCIFACT / "qrels.tsv").read_text().splitlines()[1:]]
+    queries = {q for q, _, _ in qrels[:25]}
+    wanted = {d for q, d, _ in qrels if q in queries}
+    corpus = tmp_path / "corpus.jsonl"
+    with open(SCIFACT / "corpus.jsonl") as src, open(corpus, "w") as dst:
+        for i, line in enumerate(src):
+            rec = json.loads(line)
+            if rec["_id"] in wanted or i < 150:
+                dst.write(line)
+    qfile = tmp_path / "queries.jsonl"
+    qfile.write_text("".join(line + "\n" for line in
+                             (SCIFACT / "queries.jsonl").read_text().splitlines()
+                             if json.loads(line)["_id"] in queries))
+    qrel = tmp_path / "qrels.tsv"
+    qrel.write_text("query-id\tcorpus-id\tscore\n" +
+                    "".join("\t".join(r) + "\n" for r in qrels if r[0] in queries))
+    out = json.loads(run(tmp_path / "d", "eval", "retrieval", "--corpus", str(corpus),
+                         "--queries", str(qfile), "--qrels", str(qrel), "--json").stdout)
+    assert set(out) == {"ndcg@10", "recall@10", "recall@100", "mrr@10", "queries"}
+    assert out["queries"] == len(queries)
+    assert out["ndcg@10"] > 0.6 and out["recall@100"] > 0.9
