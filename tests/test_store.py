@@ -69,3 +69,20 @@ def test_postgres_store(pg_url):
     store = Store(pg_url)
     _roundtrip(store)
     store.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_ingest_search_and_delete_on_postgres(pg_url, app_factory, samples_copy):
+    """The whole ingest flow with PostgreSQL as the store (any SQLAlchemy URL works)."""
+    app = app_factory(database_url=pg_url)
+    assert app.store.engine.dialect.name == "postgresql"
+    report = app.ingest.ingest_paths([samples_copy], progress=False)
+    assert not report.failed and len(report.files) == 4
+    hit = app.retriever.search("how many characters must a password have", k=1).hits[0]
+    assert hit.doc_name == "it-security-policy.md"
+    app.ingest.delete(hit.doc_id)
+    assert app.indexes.check().ok
+    assert all(h.doc_id != hit.doc_id for h in app.retriever.search("password", k=10).hits)
+    assert app.audit.verify().ok
+    app.close()

@@ -27,8 +27,7 @@ class FaissVectorStore:
         import faiss
 
         self._faiss = faiss
-        if threads:
-            faiss.omp_set_num_threads(threads)
+        self.threads = threads or faiss.omp_get_max_threads()
         self.path = Path(path)
         self.dim = dim
         self.embedder_hash = embedder_hash
@@ -111,8 +110,13 @@ class FaissVectorStore:
             return []
         extra = len(self.tombstones)
         fetch = min(self.index.ntotal, k + extra)
-        scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1),
-                                                             dtype=np.float32), fetch)
+        # One query: a single thread answers faster than an OpenMP team (see the embedder).
+        self._faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1),
+                                                                 dtype=np.float32), fetch)
+        finally:
+            self._faiss.omp_set_num_threads(self.threads)
         out = [(int(i), float(s)) for i, s in zip(ids[0], scores[0])
                if i >= 0 and int(i) not in self.tombstones]
         return out[:k]
