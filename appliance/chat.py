@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .audit import ASK, ask_details
 from .prompts import (REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers,
@@ -56,7 +56,10 @@ class ChatService:
     """Answers a question from the documents the caller may read, with numbered citations."""
 
     def __init__(self, settings: Settings, retriever: HybridRetriever, generator: Any,
-                 redactor: Any = None, audit: Any = None):
+                 redactor: Any = None, audit: Any = None,
+                 redactor_for: Callable[[str], Any] | None = None):
+        """`redactor` guards prompt and output; `redactor_for(collection)` guards context."""
+        self.redactor_for = redactor_for
         self.settings = settings
         self.retriever = retriever
         self.generator = generator
@@ -81,7 +84,8 @@ class ChatService:
         question = self._redact(question, "prompt", scope, counts)
         hits = self.retriever.search(question, collections=collections).hits if retrieval else []
         t_retrieved = time.perf_counter()
-        passages = [Passage(passage_label(h), self._redact(h.text, "context", scope, counts))
+        passages = [Passage(passage_label(h), self._redact(h.text, "context", scope, counts,
+                                                           h.collection))
                     for h in hits]
         built = build_prompt(question, passages, self.generator.count_tokens,
                              self.generator.n_ctx, self.settings.max_answer_tokens)
@@ -132,10 +136,14 @@ class ChatService:
                        "total": ms(t0, t_end)},
                       {"prompt": prompt_tokens, "completion": completion}, hits, refused)
 
-    def _redact(self, text: str, path: str, scope: str | None, counts: Counter) -> str:
-        if self.redactor is None:
+    def _redact(self, text: str, path: str, scope: str | None, counts: Counter,
+                collection: str | None = None) -> str:
+        redactor = self.redactor
+        if collection is not None and self.redactor_for is not None:
+            redactor = self.redactor_for(collection)
+        if redactor is None:
             return text
-        result = self.redactor.redact(text, path, scope=scope)
+        result = redactor.redact(text, path, scope=scope)
         counts.update(result.counts)
         return result.text
 

@@ -6,7 +6,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from sqlalchemy import select
@@ -83,12 +83,13 @@ class IngestService:
     """Adds, versions and deletes documents; the store commit is the point of no return."""
 
     def __init__(self, settings: Settings, store: Store, embedder: Any, indexes: Indexes,
-                 redactor: Any = None, audit: Any = None):
+                 redactor_for: Callable[[str], Any] | None = None, audit: Any = None):
+        """`redactor_for(collection)` gives the PII redactor of that collection's policy."""
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self.indexes = indexes
-        self.redactor = redactor
+        self.redactor_for = redactor_for
         self.audit = audit
 
     # -- public -------------------------------------------------------------------------
@@ -169,7 +170,7 @@ class IngestService:
             if existing is not None:
                 return existing, None
             blocks = extract(name, data)
-            blocks, redactions = self._redact(blocks, name)
+            blocks, redactions = self._redact(blocks, name, collection)
             chunks = chunk_blocks(blocks, self._offsets, self.settings.chunk_size,
                                   self.settings.chunk_overlap)
             return FileOutcome(name, "pending"), _Prepared(name, sha, size, mime, chunks,
@@ -192,11 +193,13 @@ class IngestService:
             outcome.error = f"identical to {same.name} (id {same.id})"
         return outcome
 
-    def _redact(self, blocks: list[Block], name: str) -> tuple[list[Block], Counter]:
+    def _redact(self, blocks: list[Block], name: str,
+                collection: str) -> tuple[list[Block], Counter]:
         counts: Counter = Counter()
-        if self.redactor is None:
+        if self.redactor_for is None:
             return blocks, counts
-        results = self.redactor.redact_many([b.text for b in blocks], "ingest", scope=name)
+        redactor = self.redactor_for(collection)
+        results = redactor.redact_many([b.text for b in blocks], "ingest", scope=name)
         out = []
         for block, result in zip(blocks, results):
             counts.update(result.counts)

@@ -10,7 +10,7 @@ from .audit import AuditLog, ensure_keys
 from .engines.embedder import SentenceEmbedder
 from .indexes import Indexes
 from .ingest import IngestService
-from .privacy import RedactingLogFilter, Redactor, build_redactor
+from .privacy import RedactingLogFilter, Redactor, RedactorPool
 from .privacy.factory import load_settings_policy
 from .model_files import generator_path, sha256_file
 from .retrieval import HybridRetriever
@@ -31,12 +31,14 @@ class Appliance:
         ensure_keys(settings)  # idempotent: the audit log cannot start without its key
         # Fail closed: an invalid policy stops the appliance before any work is done.
         self.policy = load_settings_policy(settings)
+        for name in set(settings.collection_policy_map.values()):
+            load_settings_policy(settings, name)
         self.audit = AuditLog(self.store, settings)
 
     @cached_property
     def embedder(self) -> SentenceEmbedder:
         return SentenceEmbedder(self.settings.embedder_path, self.settings.embed_batch_size,
-                                self.settings.threads)
+                                self.settings.threads, self.settings.embed_dtype)
 
     @cached_property
     def indexes(self) -> Indexes:
@@ -55,34 +57,117 @@ class Appliance:
     @cached_property
     def ingest(self) -> IngestService:
         return IngestService(self.settings, self.store, self.embedder, self.indexes,
-                             redactor=self.redactor, audit=self.audit)
+                             redactor_for=self.redactor_for, audit=self.audit)
 
     @cached_property
     def generator(self):
+        """The base GGUF plus the registry's active adapter, swapped in without a restart
+        (a lora_adapter_path setting pins an adapter instead)."""
         from .engines.llm import LlamaGenerator
+        from .tuning.live import LiveAdapterGenerator
 
-        path = generator_path(self.settings)
-        generator = LlamaGenerator(str(path), self.settings.context_size, self.settings.threads,
-                                   self.settings.lora_adapter_path, self.settings.temperature)
+        path, s = generator_path(self.settings), self.settings
+
+        def make(lora_path: str) -> LlamaGenerator:
+            return LlamaGenerator(str(path), s.context_size, s.threads, lora_path, s.temperature)
+
+        lora = s.lora_adapter_path
+        generator = LiveAdapterGenerator(make, self.adapters.active_state, lora,
+                                         sha256_file(Path(lora)) if lora else None)
         generator.model_sha256 = sha256_file(path)  # recorded with every answer
-        lora = self.settings.lora_adapter_path
-        generator.adapter_sha256 = sha256_file(Path(lora)) if lora else None
         return generator
+
+    @cached_property
+    def adapters(self):
+        """The versioned LoRA adapter registry (activation is audited)."""
+        from .tuning.paths import adapters_dir
+        from .tuning.registry import AdapterRegistry
+
+        return AdapterRegistry(self.store, adapters_dir(self.settings), self.audit,
+                               self.settings.adapter_max_perplexity_rise)
 
     @cached_property
     def chat(self):
         from .chat import ChatService
 
         return ChatService(self.settings, self.retriever, self.generator,
-                           redactor=self.redactor, audit=self.audit)
+                           redactor=self.redactor, audit=self.audit,
+                           redactor_for=self.redactor_for)
+
+    @cached_property
+    def redactors(self) -> RedactorPool:
+        """One redactor per policy, sharing the NER model and the per-install secret."""
+        return RedactorPool(self.settings, ner_factory=_tagger)
 
     @cached_property
     def redactor(self) -> Redactor:
         """The PII redactor for the active policy; redacts what reaches the log handlers too."""
-        redactor = build_redactor(self.settings, self.policy, ner_factory=_tagger)
+        redactor = self.redactors.get(None)
         for handler in logging.getLogger().handlers:
             handler.addFilter(RedactingLogFilter(redactor))
         return redactor
+
+    def redactor_for(self, collection: str) -> Redactor:
+        """The redactor of a collection's own policy (collection_policies), else the default."""
+        name = self.settings.collection_policy_map.get(collection)
+        return self.redactors.get(name) if name else self.redactor
+
+    # -- people and the web: accounts, questions, conversations, documents, oversight ------
+    @cached_property
+    def accounts(self):
+        from .accounts import AccountService
+
+        return AccountService(self.settings, self.store, self.audit)
+
+    @cached_property
+    def metrics(self):
+        from .metrics import Metrics
+
+        metrics = Metrics()
+        metrics.gauge("appliance_queue_waiting", "Questions waiting for the model now.",
+                      lambda: self.queue.snapshot()[0])
+        metrics.gauge("appliance_generations_running", "Answers being generated now.",
+                      lambda: self.queue.snapshot()[1])
+        return metrics
+
+    @cached_property
+    def queue(self):
+        """The fair queue in front of this process's one model context."""
+        from .fairqueue import FairQueue
+
+        return FairQueue(self.settings.chat_queue_limit)
+
+    @cached_property
+    def asking(self):
+        from .asking import AskService
+
+        return AskService(self.accounts.access, lambda: self.chat, self.queue, self.metrics,
+                          self.audit)
+
+    @cached_property
+    def conversations(self):
+        from .conversations import ConversationService
+
+        return ConversationService(self.store, self.asking, lambda: self.redactor)
+
+    @cached_property
+    def documents(self):
+        from .documents import DocumentService
+
+        return DocumentService(self.settings, self.store, self.accounts.access,
+                               lambda: self.ingest)
+
+    @cached_property
+    def embeddings(self):
+        from .embeddings import EmbeddingService
+
+        return EmbeddingService(self.settings, lambda: self.embedder)
+
+    @cached_property
+    def oversight(self):
+        from .oversight import OversightService
+
+        return OversightService(self.store, self.audit, self.policy)
 
     def close(self) -> None:
         self.audit.close()

@@ -28,6 +28,7 @@ class Settings:
     llm_model_path: str = ""
     embedder_path: str = ""
     lora_adapter_path: str = ""
+    adapter_max_perplexity_rise: float = 0.05
     threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     context_size: int = 2048
     max_answer_tokens: int = 200
@@ -35,6 +36,7 @@ class Settings:
     chunk_size: int = 160
     chunk_overlap: int = 32
     embed_batch_size: int = 32
+    embed_dtype: str = "auto"
     retrieval_k: int = 4
     retrieval_candidates: int = 100
     fusion: str = "rrf"
@@ -45,21 +47,56 @@ class Settings:
     max_file_bytes: int = 50 * 1024 * 1024
     default_collection: str = "default"
     pii_policy: str = "default"
+    collection_policies: str = ""
     policies_dir: str = ""
     audit_checkpoint_every: int = 1000
     audit_checkpoint_seconds: int = 300
     audit_external_sink: str = ""
     audit_retention_days: int = 2190
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_workers: int = 1
+    web_threads: int = 32
+    web_secure_cookies: bool = True
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_lockout_seconds: int = 300
+    admin_username: str = "admin"
+    admin_password: str = ""
+    chat_queue_limit: int = 64
 
     def __post_init__(self) -> None:
         if self.chunk_overlap >= self.chunk_size:
             raise SettingsError("chunk_overlap must be smaller than chunk_size")
+        if self.embed_dtype not in ("auto", "float32", "bfloat16"):
+            raise SettingsError(f"embed_dtype must be auto, float32 or bfloat16, "
+                                f"not {self.embed_dtype!r}")
+        self.collection_policy_map  # noqa: B018 - validates the format
         if self.fusion not in ("rrf", "dense", "keyword"):
             raise SettingsError(f"fusion must be rrf, dense or keyword, not {self.fusion!r}")
+        if self.adapter_max_perplexity_rise < 0:
+            raise SettingsError("adapter_max_perplexity_rise must not be negative")
         for name in ("threads", "context_size", "max_answer_tokens", "chunk_size",
-                     "embed_batch_size", "retrieval_k", "retrieval_candidates", "max_file_bytes"):
+                     "embed_batch_size", "retrieval_k", "retrieval_candidates", "max_file_bytes",
+                     "web_port", "web_workers", "web_threads", "session_idle_minutes",
+                     "session_max_hours", "login_max_failures", "login_max_failures_per_address",
+                     "chat_queue_limit"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive, not {getattr(self, name)}")
+
+    @property
+    def collection_policy_map(self) -> dict[str, str]:
+        """`collection_policies` ("hr=hipaa, payments=pci") as {collection: policy}."""
+        out: dict[str, str] = {}
+        for item in filter(None, (p.strip() for p in self.collection_policies.split(","))):
+            collection, sep, policy = (x.strip() for x in item.partition("="))
+            if not sep or not collection or not policy:
+                raise SettingsError(f"collection_policies: expected collection=policy, "
+                                    f"not {item!r}")
+            out[collection] = policy
+        return out
 
     # Derived locations: computed, not configured.
     @property
@@ -85,6 +122,15 @@ def field_names() -> list[str]:
 
 def _coerce(name: str, raw: Any, kind: Any) -> Any:
     try:
+        if kind is bool:  # before int: TOML gives a bool, the environment a word
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).strip().lower()
+            if word in ("1", "true", "yes", "on"):
+                return True
+            if word in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(word)
         if kind is Path:
             return Path(str(raw)).expanduser()
         if kind is int:
