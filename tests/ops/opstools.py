@@ -1,0 +1,57 @@
+"""Helpers for the ops tests: where the tools are, their environment, network namespaces."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OPS_BIN = ROOT / ".venv-ops" / "bin"
+INSTALL_HINT = "run scripts/ops-install-test-deps.sh"
+
+
+def ops_tool(name: str) -> Path:
+    """A tool from the ops virtualenv, or skip saying how to install it."""
+    path = OPS_BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed in .venv-ops ({INSTALL_HINT})")
+    return path
+
+
+def system_tool(name: str) -> str:
+    found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/sbin/{name}")
+                                        if os.path.exists(p)), None)
+    if not found:
+        pytest.skip(f"{name} is not installed ({INSTALL_HINT} as root)")
+    return found
+
+
+def ops_env() -> dict[str, str]:
+    """The environment for ops tools: offline, no APPLIANCE_* from the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("APPLIANCE_", "ANSIBLE_"))}
+    env.update({"PATH": f"{OPS_BIN}:{env.get('PATH', '/usr/bin:/bin')}", "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1", "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_LOCAL_TEMP": "/tmp/.ansible-ops-tests",
+                "ANSIBLE_REMOTE_TEMP": "/tmp/.ansible-ops-tests"})
+    return env
+
+
+class Namespace:
+    """A network namespace with only loopback, up: nothing in it can reach another host."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def run(self, argv, **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(["ip", "netns", "exec", self.name, *map(str, argv)], **kw)
+
+    def popen(self, argv, **kw) -> subprocess.Popen:
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *map(str, argv)], **kw)
+
+    def interfaces(self) -> list[str]:
+        out = self.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True)
+        return [line.split(":")[1].strip() for line in out.stdout.splitlines()]
+
