@@ -15,10 +15,10 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 WHEELS ?= $(HOME)/.cache/appliance-wheels
 
-.PHONY: run setup init ingest-samples test test-fast bench clean
+.PHONY: run setup init ingest-samples test test-fast bench bundle clean
 
 run: setup init ingest-samples
-	$(VENV)/bin/appliance --data-dir $(DATA_DIR) chat
+	$(VENV)/bin/appliance --data-dir $(DATA_DIR) serve
 
 setup: $(VENV)/.installed
 
@@ -40,9 +40,13 @@ ingest-samples: init
 	$(VENV)/bin/appliance --data-dir $(DATA_DIR) ingest samples/handbook
 
 test: setup
+	scripts/install-test-deps.sh
+	scripts/ops-install-test-deps.sh
 	$(PY) -m pytest -q
 
 test-fast: setup
+	scripts/install-test-deps.sh
+	scripts/ops-install-test-deps.sh
 	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
@@ -50,6 +54,12 @@ bench: setup
 	$(PY) benchmarks/search_latency.py
 	$(PY) benchmarks/ingest_throughput.py
 	$(PY) benchmarks/generation.py
+
+# The signed offline bundle (docs/operations.md): dist/bundle/ and dist/appliance-bundle-<version>.tar.gz.
+# The signing key is made on first use at ~/.config/appliance/bundle-signing.key (0600).
+bundle: setup
+	$(PY) scripts/bundle.py fetch
+	$(PY) scripts/bundle.py build
 
 clean:
 	rm -rf $(VENV) .pytest_cache

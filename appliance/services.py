@@ -167,7 +167,8 @@ class Appliance:
     def oversight(self):
         from .oversight import OversightService
 
-        return OversightService(self.store, self.audit, self.policy)
+        return OversightService(self.store, self.audit, self.policy,
+                                self.settings.collection_policy_map)
 
     def close(self) -> None:
         self.audit.close()

@@ -13,7 +13,7 @@ from importlib import import_module
 from ..errors import ApplianceError
 from .common import close_services
 
-COMMAND_MODULES = ("core", "docs", "eval", "pii", "audit")
+COMMAND_MODULES = ("core", "docs", "eval", "pii", "audit", "serve", "users", "tune", "adapters")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -59,6 +59,14 @@ def cmd_init(args) -> int:
     print(f"audit key {ensure_keys(settings)} (public key: `appliance audit pubkey`)")
     create_secret(settings.secrets_dir)
     print(f"policy    {app.policy.name} sha256 {app.policy.sha256[:16]}…")
+    admin = app.accounts.ensure_first_admin()
+    if admin is None:
+        print("admin     an administrator already exists")
+    elif admin[1] is None:
+        print(f"admin     {admin[0]} created with the admin_password setting")
+    else:
+        print(f"admin     {admin[0]} created; password: {admin[1]}  (shown once: keep it, "
+              "or reset it with `appliance users passwd`)")
     return 0
 
 

@@ -1,0 +1,65 @@
+"""Adapter registry commands: adapters list | activate | deactivate."""
+from __future__ import annotations
+
+from .common import print_json, services_from
+from .tune import actor_name
+
+
+def register(sub) -> None:
+    p = sub.add_parser("adapters", help="list, activate or deactivate registered LoRA adapters")
+    ad = p.add_subparsers(dest="adapters_command", metavar="ACTION")
+    ad.required = True
+    q = ad.add_parser("list", help="registered adapters with hashes and metrics")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_list)
+    q = ad.add_parser("activate", help="serve this adapter from the next request on (audited); "
+                                       "refused when its evaluation shows a regression")
+    q.add_argument("version", help="adapter version (or 'latest')")
+    q.add_argument("--force", action="store_true", help="activate despite a regression")
+    q.add_argument("--actor", default=None, help="who activates it (default: the OS user)")
+    q.set_defaults(func=cmd_activate)
+    q = ad.add_parser("deactivate", help="serve the base model alone (audited)")
+    q.add_argument("--actor", default=None)
+    q.set_defaults(func=cmd_deactivate)
+
+
+def cmd_list(args) -> int:
+    items = services_from(args).adapters.list()
+    if args.json:
+        print_json([i.to_json() for i in items])
+        return 0
+    if not items:
+        print("no adapters registered (appliance tune export --run NAME)")
+    for i in items:
+        mark = "*" if i.active else " "
+        summary = i.metrics.get("summary") or ("not evaluated" if not i.metrics else "")
+        print(f"{mark} v{i.version:<3} {i.name:24} sha256 {i.sha256[:12]}  base "
+              f"{i.base_sha256[:12]}  data {(i.data_sha256 or '-')[:12]}  by {i.created_by} "
+              f"{i.created_at[:19]}  {summary}")
+    return 0
+
+
+def cmd_activate(args) -> int:
+    from ..model_files import generator_path, sha256_file
+
+    app = services_from(args)
+    model = generator_path(app.settings)
+    base = sha256_file(model) if model.is_file() else None
+    info = app.adapters.activate(args.version, actor_name(args), force=args.force,
+                                 base_sha256=base)
+    print(f"active: v{info.version} {info.name} sha256 {info.sha256[:16]}…"
+          + (" (forced despite: " + "; ".join(info.regressions) + ")"
+             if args.force and info.regressions else ""))
+    if app.settings.lora_adapter_path:
+        print("warning: the lora_adapter_path setting pins another adapter; the registry's "
+              "active adapter is served only when that setting is empty")
+    return 0
+
+
+def cmd_deactivate(args) -> int:
+    previous = services_from(args).adapters.deactivate(actor_name(args))
+    print(f"deactivated v{previous.version}; serving the base model" if previous
+          else "no adapter was active")
+    return 0
+
+

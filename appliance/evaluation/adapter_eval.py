@@ -1,0 +1,132 @@
+"""`tune eval`: base against base + adapter on the training set's eval split, optionally on a
+retrieval task through the real ask flow, and general-text perplexity; the result is stored
+with the adapter and decides whether it may be activated."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from tqdm import tqdm
+
+from ..model_files import generator_path
+from ..prompts import STOP, cited_numbers, is_refusal
+from ..tuning import TuningError
+from ..tuning.paths import dataset_dir
+from ..tuning.perplexity import perplexity_check
+from ..tuning.registry import regression_reasons
+from .answers import MARKER, AnswerRecord, summarize
+from .comparison import balanced, corpus_app, make_generator, run_conditions
+from .grounded_data import load_clapnq
+
+SOURCE_LINE = re.compile(r"^\[(\d{1,2})\] \(", re.M)
+METRICS = ("answer_f1", "citation_rate", "refusal_accuracy", "false_refusal_rate")
+
+
+def prompt_sources(prompt: str) -> int:
+    """How many numbered sources the question's own Sources block shows (not the preamble's)."""
+    if "Sources:\n" not in prompt:
+        return 0
+    return len(SOURCE_LINE.findall(prompt.rsplit("Sources:\n", 1)[1]))
+
+
+def split_records(generator: Any, examples: Sequence[dict], max_tokens: int,
+                  progress: bool = False, desc: str = "eval split") -> list[AnswerRecord]:
+    """Answer each eval-split prompt; its completion is the reference (a refusal: unanswerable)."""
+    records = []
+    for ex in tqdm(examples, desc=desc, disable=not progress, file=sys.stderr):
+        started = time.perf_counter()
+        text = "".join(generator.stream(ex["prompt"], max_tokens, STOP)).strip()
+        reference = MARKER.sub("", ex["completion"]).strip()
+        sources = prompt_sources(ex["prompt"])
+        records.append(AnswerRecord(not is_refusal(reference), (reference,), text,
+                                    is_refusal(text) or not text,
+                                    tuple(cited_numbers(text, sources)), sources,
+                                    time.perf_counter() - started))
+    return records
+
+
+def _read_split(path: Path, limit: int) -> list[dict]:
+    if not path.is_file():
+        raise TuningError(f"no eval split at {path}")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return rows[:limit]
+
+
+def evaluate_adapter(app: Any, build: Callable, version: str, dataset: str | None = None,
+                     qa: Path | None = None, corpus: Path | None = None,
+                     general_text: Path | None = None, limit: int = 100,
+                     progress: bool = False) -> dict:
+    """Measure, store the metrics on the registry row, and return the report."""
+    info = app.adapters.get(version)
+    settings = app.settings
+    model = str(generator_path(settings))
+    tasks: dict[str, dict] = {}
+    dataset = dataset or info.training.get("dataset")
+    if dataset:
+        examples = _read_split(dataset_dir(settings, dataset) / "eval.jsonl", limit)
+        if examples:
+            tasks["eval_split"] = {}
+            for side, lora in (("base", ""), ("adapter", info.path)):
+                gen = make_generator(settings, model, lora)
+                tasks["eval_split"][side] = summarize(split_records(
+                    gen, examples, settings.max_answer_tokens, progress, f"eval split {side}"))
+    if qa is not None and corpus is not None:
+        items = balanced(_qa_items(qa), limit)
+        with corpus_app(settings, build, corpus, progress) as rag_app:
+            result = run_conditions(rag_app, model, info.path, items,
+                                    (("base", True, False), ("adapter", True, True)), progress)
+        tasks["retrieval"] = {k: {m: v for m, v in r.items() if m != "answers"}
+                              for k, r in result.items()}
+    text = general_text.read_text(encoding="utf-8") if general_text else None
+    metrics = {"perplexity": perplexity_check(model, info.path, text, settings.threads),
+               "tasks": tasks, "evaluated_at": datetime.now(timezone.utc).isoformat(
+                   timespec="seconds"), "limit": limit}
+    regressions = regression_reasons(metrics, app.adapters.max_perplexity_rise)
+    metrics["summary"] = _summary(metrics, regressions)
+    app.adapters.set_metrics(info.version, metrics)
+    return {"version": info.version, "name": info.name, **metrics, "regressions": regressions}
+
+
+def _qa_items(path: Path):
+    items, _ = load_clapnq(Path(path).parent) if Path(path).name == "qa.jsonl" and \
+        (Path(path).parent / "corpus.jsonl").is_file() else (None, None)
+    if items is None:
+        raise TuningError(f"{path}: expected a qa.jsonl next to its corpus.jsonl")
+    return items
+
+
+def _summary(metrics: dict, regressions: list[str]) -> str:
+    parts = [f"ppl {100 * metrics['perplexity']['rise']:+.1f}%"]
+    for task, sides in metrics["tasks"].items():
+        parts.append(f"{task} F1 {sides['base']['answer_f1']:.2f}→"
+                     f"{sides['adapter']['answer_f1']:.2f}")
+    return ", ".join(parts) + ("; REGRESSES" if regressions else "; ok")
+
+
+def format_report(report: dict) -> str:
+    lines = [f"adapter v{report['version']} {report['name']}"]
+    ppl = report["perplexity"]
+    lines.append(f"  general-text perplexity  base {ppl['base']:.3f}  adapter "
+                 f"{ppl['adapter']:.3f}  ({100 * ppl['rise']:+.2f}%)")
+    for task, sides in report["tasks"].items():
+        lines.append(f"  {task} ({sides['base']['questions']} questions)")
+        lines.append("    " + "metric".ljust(20) + "base".rjust(10) + "adapter".rjust(10))
+        for m in METRICS:
+            b, a = sides["base"].get(m), sides["adapter"].get(m)
+            lines.append("    " + m.ljust(20) + _fmt(b).rjust(10) + _fmt(a).rjust(10))
+    if report["regressions"]:
+        lines.append("REGRESSION: " + "; ".join(report["regressions"]))
+        lines.append("activation will be refused unless forced")
+    else:
+        lines.append("no regression: `appliance adapters activate "
+                     f"{report['version']}` may serve it")
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

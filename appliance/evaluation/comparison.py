@@ -1,0 +1,99 @@
+"""Answer questions through the real ask flow and score them: the four-way comparison of
+base model, RAG, LoRA and RAG + LoRA on the same questions."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from tqdm import tqdm
+
+from ..chat import ChatService
+from ..prompts import cited_numbers
+from ..settings import Settings
+from .answers import AnswerRecord, summarize
+from .grounded_data import QAItem, load_clapnq
+from .retrieval_eval import corpus_files, read_jsonl
+
+CONDITIONS = (("base", False, False), ("RAG", True, False), ("LoRA", False, True),
+              ("RAG + LoRA", True, True))
+
+
+@contextmanager
+def corpus_app(settings: Settings, build: Callable[[Settings], Any], corpus: Path,
+               progress: bool = False) -> Iterator[Any]:
+    """Services over a throwaway data dir holding `corpus` (BEIR layout) ingested."""
+    count = sum(1 for _ in read_jsonl(corpus))
+    with tempfile.TemporaryDirectory(prefix="appliance-answers-") as tmp:
+        app = build(dataclasses.replace(settings, data_dir=Path(tmp), database_url="",
+                                        lora_adapter_path=""))
+        try:
+            report = app.ingest.ingest_files(corpus_files(corpus), count, "eval", progress, None)
+            if report.failed:
+                print(f"warning: {len(report.failed)} corpus records failed to ingest",
+                      file=sys.stderr)
+            yield app
+        finally:
+            app.close()
+
+
+def make_generator(settings: Settings, model_path: str, lora_path: str = ""):
+    from ..engines.llm import LlamaGenerator
+
+    return LlamaGenerator(model_path, settings.context_size, settings.threads, lora_path,
+                          settings.temperature)
+
+
+def answer_all(chat: ChatService, items: Sequence[QAItem], retrieval: bool,
+               progress: bool = False, desc: str = "questions") -> list[AnswerRecord]:
+    records = []
+    for q in tqdm(items, desc=desc, disable=not progress, file=sys.stderr):
+        started = time.perf_counter()
+        answer = chat.ask(q.question, retrieval=retrieval)
+        records.append(AnswerRecord(q.answerable, q.answers, answer.answer, answer.refused,
+                                    tuple(cited_numbers(answer.answer, len(answer.hits))),
+                                    len(answer.hits), time.perf_counter() - started))
+    return records
+
+
+def balanced(items: Sequence[QAItem], limit: int) -> list[QAItem]:
+    """Up to limit/2 answerable and limit/2 unanswerable questions, in file order."""
+    half = max(1, limit // 2)
+    return ([q for q in items if q.answerable][:half]
+            + [q for q in items if not q.answerable][:half])
+
+
+def run_conditions(app: Any, model_path: str, adapter_path: str, items: Sequence[QAItem],
+                   conditions=CONDITIONS, progress: bool = False) -> dict[str, dict]:
+    """{condition: summary}; each condition answers every item through ChatService.ask."""
+    out: dict[str, dict] = {}
+    generators: dict[bool, Any] = {}
+    for name, retrieval, lora in conditions:
+        if lora not in generators:
+            generators[lora] = make_generator(app.settings, model_path,
+                                              adapter_path if lora else "")
+        chat = ChatService(app.settings, app.retriever, generators[lora],
+                           redactor=app.redactor, audit=None)
+        records = answer_all(chat, items, retrieval, progress, desc=name)
+        out[name] = summarize(records)
+        out[name]["answers"] = [r.answer for r in records]
+    return out
+
+
+def compare_four_ways(settings: Settings, build: Callable[[Settings], Any], clapnq_dir: Path,
+                      question_ids: Sequence[str], model_path: str, adapter_path: str,
+                      progress: bool = False, only: Sequence[str] = ()) -> dict:
+    """The product comparison on the chosen CLAPnq questions (e.g. the held-out part);
+    `only` names a subset of the conditions to run."""
+    qa, _ = load_clapnq(clapnq_dir)
+    by_id = {q.id: q for q in qa}
+    items = [by_id[i] for i in question_ids if i in by_id]
+    chosen = [c for c in CONDITIONS if not only or c[0] in only]
+    with corpus_app(settings, build, Path(clapnq_dir) / "corpus.jsonl", progress) as app:
+        conditions = run_conditions(app, model_path, adapter_path, items, chosen, progress)
+    return {"questions": len(items), "answerable": sum(q.answerable for q in items),
+            "conditions": conditions}

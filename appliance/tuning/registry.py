@@ -1,0 +1,194 @@
+"""The adapter registry: versioned GGUF LoRA adapters with hashes, metrics and one active row.
+
+Files are copied into <data_dir>/adapters/ so a registered version cannot change under its
+sha256; activation re-checks the hash, the base model and the evaluation, and is audited.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from ..audit import ADAPTER_ACTIVATE
+from ..errors import NotFoundError
+from ..store.adapter_tables import AdapterTable
+from . import TuningError
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    version: int
+    name: str
+    path: str
+    sha256: str
+    base_sha256: str
+    data_sha256: str | None
+    created_by: str | None
+    created_at: str
+    active: bool
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    activated_by: str | None = None
+    activated_at: str | None = None
+    regressions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        out = dict(self.__dict__)
+        out["regressions"] = list(self.regressions)
+        return out
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def regression_reasons(metrics: dict, max_perplexity_rise: float) -> list[str]:
+    """Why an evaluated adapter must not be activated; [] when it may."""
+    if not metrics:
+        return ["not evaluated (run `appliance tune eval`)"]
+    reasons = []
+    ppl = metrics.get("perplexity") or {}
+    if ppl.get("rise") is None or ppl["rise"] > max_perplexity_rise:
+        rise = "unknown" if ppl.get("rise") is None else f"{100 * ppl['rise']:+.1f}%"
+        reasons.append(f"general-text perplexity rose {rise} (limit "
+                       f"{100 * max_perplexity_rise:.0f}%)")
+    for task, result in (metrics.get("tasks") or {}).items():
+        base, adapted = result.get("base", {}), result.get("adapter", {})
+        if adapted.get("answer_f1", 0.0) < base.get("answer_f1", 0.0):
+            reasons.append(f"{task}: answer F1 fell from {base['answer_f1']:.3f} to "
+                           f"{adapted['answer_f1']:.3f}")
+    return reasons
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class AdapterRegistry:
+    def __init__(self, store, adapters_dir: Path, audit=None, max_perplexity_rise: float = 0.05):
+        self.store = store
+        self.dir = Path(adapters_dir)
+        self.audit = audit
+        self.max_perplexity_rise = max_perplexity_rise
+
+    def _info(self, row: AdapterTable) -> AdapterInfo:
+        metrics = json.loads(row.metrics or "{}")
+        return AdapterInfo(row.version, row.name, row.path, row.sha256, row.base_sha256,
+                           row.data_sha256, row.created_by, row.created_at, bool(row.active),
+                           json.loads(row.training or "{}"), metrics, row.activated_by,
+                           row.activated_at,
+                           tuple(regression_reasons(metrics, self.max_perplexity_rise)))
+
+    def register(self, gguf_file: Path, name: str, base_sha256: str, data_sha256: str | None,
+                 training: dict, created_by: str | None) -> AdapterInfo:
+        """Copy the adapter file in and add it as the next version (inactive)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with self.store.session() as s:
+            version = (s.scalar(select(func.max(AdapterTable.version))) or 0) + 1
+            target = self.dir / f"v{version:04d}-{name}.gguf"
+            tmp = target.with_name(target.name + ".part")
+            shutil.copyfile(gguf_file, tmp)
+            digest = sha256_of(tmp)
+            tmp.replace(target)
+            row = AdapterTable(version=version, name=name, path=str(target.resolve()),
+                               sha256=digest, base_sha256=base_sha256, data_sha256=data_sha256,
+                               training=json.dumps(training), metrics="{}",
+                               created_by=created_by, created_at=_now(), active=False)
+            s.add(row)
+            s.flush()
+            return self._info(row)
+
+    def list(self) -> list[AdapterInfo]:
+        with self.store.session() as s:
+            rows = s.scalars(select(AdapterTable).order_by(AdapterTable.version)).all()
+            return [self._info(r) for r in rows]
+
+    def get(self, version: int | str) -> AdapterInfo:
+        with self.store.session() as s:
+            return self._info(self._row(s, version))
+
+    def _row(self, s, version: int | str) -> AdapterTable:
+        if str(version) == "latest":
+            row = s.scalars(select(AdapterTable).order_by(AdapterTable.version.desc())).first()
+        else:
+            try:
+                number = int(str(version).lstrip("v"))
+            except ValueError:
+                raise TuningError(f"adapter version must be a number or 'latest', "
+                                  f"not {version!r}") from None
+            row = s.scalars(select(AdapterTable).where(AdapterTable.version == number)).first()
+        if row is None:
+            raise NotFoundError(f"no adapter version {version} (see `appliance adapters list`)")
+        return row
+
+    def active(self) -> AdapterInfo | None:
+        with self.store.session() as s:
+            row = s.scalars(select(AdapterTable).where(AdapterTable.active.is_(True))).first()
+            return self._info(row) if row else None
+
+    def active_state(self) -> tuple[str, str] | None:
+        """(path, sha256) of the active adapter: the cheap check made before each answer."""
+        with self.store.session() as s:
+            row = s.execute(select(AdapterTable.path, AdapterTable.sha256)
+                            .where(AdapterTable.active.is_(True))).first()
+            return (row[0], row[1]) if row else None
+
+    def set_metrics(self, version: int | str, metrics: dict) -> AdapterInfo:
+        with self.store.session() as s:
+            row = self._row(s, version)
+            row.metrics = json.dumps(metrics)
+            s.flush()
+            return self._info(row)
+
+    def activate(self, version: int | str, actor: str | None, force: bool = False,
+                 base_sha256: str | None = None) -> AdapterInfo:
+        """Make `version` the served adapter; refuses a regressing one unless forced."""
+        info = self.get(version)
+        if not Path(info.path).is_file() or sha256_of(Path(info.path)) != info.sha256:
+            raise TuningError(f"adapter v{info.version} file is missing or changed since it "
+                              f"was registered: {info.path}")
+        if base_sha256 and base_sha256 != info.base_sha256:
+            raise TuningError(f"adapter v{info.version} was trained on another base model "
+                              f"({info.base_sha256[:12]}…, serving {base_sha256[:12]}…)")
+        if info.regressions and not force:
+            raise TuningError(f"adapter v{info.version} not activated: "
+                              + "; ".join(info.regressions) + " (use --force to override)")
+        with self.store.session() as s:
+            previous = s.scalars(select(AdapterTable.version)
+                                 .where(AdapterTable.active.is_(True))).first()
+            s.execute(update(AdapterTable).where(AdapterTable.active.is_(True))
+                      .values(active=False))
+            row = self._row(s, info.version)
+            row.active, row.activated_by, row.activated_at = True, actor, _now()
+        self._audit(actor, info, "activate", previous, force)
+        return self.get(info.version)
+
+    def deactivate(self, actor: str | None) -> AdapterInfo | None:
+        current = self.active()
+        if current is None:
+            return None
+        with self.store.session() as s:
+            s.execute(update(AdapterTable).where(AdapterTable.active.is_(True))
+                      .values(active=False))
+        self._audit(actor, current, "deactivate", current.version, False)
+        return current
+
+    def _audit(self, actor, info: AdapterInfo, action: str, previous, force: bool) -> None:
+        if self.audit is None:
+            return
+        self.audit.record(ADAPTER_ACTIVATE, actor=actor, target=f"adapter:v{info.version}",
+                          details={"action": action, "version": info.version,
+                                   "name": info.name, "sha256": info.sha256,
+                                   "base_sha256": info.base_sha256,
+                                   "data_sha256": info.data_sha256, "previous": previous,
+                                   "forced": bool(force),
+                                   "regressions": list(info.regressions) if force else []})

@@ -1,0 +1,181 @@
+"""Reproduce the "grounded answers" adapter and the four-way comparison of docs/tuning.md.
+
+    python benchmarks/tuning.py --data-dir data/tuning-bench all
+
+Stages (each reuses what the previous ones left in the data dir): `data` builds the training
+JSONL from ../shared/data (CLAPnq + templated short factual questions over CLAPnq and SciFact
+passages), `prepare`, `train`, `export` and `eval` run the same code as `appliance tune ...`,
+`compare` answers the held-out CLAPnq questions four ways (base, RAG, LoRA, RAG + LoRA) and
+`plot` draws docs/tuning.png. Prints a table; writes results to <data-dir>/tuning/bench/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+SHARED = ROOT.parent / "shared" / "data"
+STAGES = ("data", "prepare", "train", "export", "eval", "compare", "plot")
+HELD_OUT_PER_CLASS = 60
+TRAIN_CTX = 768  # training prompts are built to this budget (serving uses context_size)
+
+
+def appliance(args, *cmd: str) -> None:
+    full = [sys.executable, "-m", "appliance", "--data-dir", str(args.data_dir), *cmd]
+    print("$", " ".join(full[2:]), flush=True)
+    subprocess.run(full, check=True)
+
+
+def bench_dir(args) -> Path:
+    path = Path(args.data_dir) / "tuning" / "bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stage_data(args) -> None:
+    from appliance.evaluation.grounded_data import (Distractors, clapnq_examples,
+                                                    factual_examples, load_clapnq, load_corpus,
+                                                    split_heldout)
+    from appliance.model_files import assemble_generator
+    from appliance.settings import load_settings
+    from appliance.tuning.tokens import tokenizer_for
+
+    settings = load_settings({"data_dir": str(args.data_dir)})
+    tok = tokenizer_for(str(assemble_generator(settings)))
+    qa, corpus = load_clapnq(args.clapnq)
+    train_q, held = split_heldout(qa, HELD_OUT_PER_CLASS, seed=0)
+    held_passages = {p for q in held for p in q.passage_ids}
+    scifact = load_corpus(args.scifact / "corpus.jsonl", prefix="sf")
+    pool = [d for d in corpus.values() if d.id not in held_passages] + list(scifact.values())
+    distractors = Distractors(pool)
+    grounded = clapnq_examples(train_q, corpus, distractors, tok.count, TRAIN_CTX, seed=0)
+    factual = factual_examples(pool, distractors, tok.count, TRAIN_CTX, args.factual,
+                               args.factual_refusals, seed=0)
+    out = bench_dir(args)
+    with open(out / "grounded.jsonl", "w", encoding="utf-8") as fh:
+        for ex in grounded + factual:
+            fh.write(json.dumps(ex, ensure_ascii=False) + "\n")
+    (out / "heldout.json").write_text(json.dumps([q.id for q in held]))
+    print(f"{len(grounded)} CLAPnq + {len(factual)} factual examples; "
+          f"{len(held)} CLAPnq questions held out")
+
+
+def stage_prepare(args) -> None:
+    appliance(args, "tune", "prepare", "--input", str(bench_dir(args) / "grounded.jsonl"),
+              "--name", "grounded", "--eval-fraction", "0.05")
+
+
+def stage_train(args) -> None:
+    cmd = ["tune", "train", "--dataset", "grounded", "--run", "grounded",
+           "--learning-rate", str(args.learning_rate), "--max-length", str(TRAIN_CTX + 16)]
+    if args.resume:
+        cmd.append("--resume")
+    appliance(args, *cmd)
+
+
+def stage_export(args) -> None:
+    appliance(args, "tune", "export", "--run", "grounded", "--name", "grounded-answers",
+              "--scale", str(args.scale))
+
+
+def stage_eval(args) -> None:
+    try:
+        appliance(args, "tune", "eval", "--adapter", "latest", "--dataset", "grounded",
+                  "--limit", str(args.eval_limit))
+    except subprocess.CalledProcessError:
+        print("the adapter regresses (see above); continuing the benchmark")
+
+
+def stage_compare(args) -> None:
+    from appliance.evaluation.comparison import CONDITIONS, balanced, compare_four_ways
+    from appliance.evaluation.grounded_data import load_clapnq
+    from appliance.model_files import generator_path
+    from appliance.services import build_services
+    from appliance.settings import load_settings
+
+    settings = load_settings({"data_dir": str(args.data_dir)})
+    only = [c for c in args.conditions.split(",") if c] or [c[0] for c in CONDITIONS]
+    adapter = None
+    if any("LoRA" in c for c in only):
+        app = build_services(settings)
+        adapter = app.adapters.get("latest")
+        app.close()
+    held = set(json.loads((bench_dir(args) / "heldout.json").read_text()))
+    qa, _ = load_clapnq(args.clapnq)
+    ids = [q.id for q in balanced([q for q in qa if q.id in held], args.compare_limit)]
+    result = compare_four_ways(settings, build_services, args.clapnq, ids,
+                               str(generator_path(settings)), adapter.path if adapter else "",
+                               progress=True, only=only)
+    path = bench_dir(args) / "comparison.json"
+    merged = json.loads(path.read_text()) if path.is_file() else {"conditions": {}}
+    if merged.get("question_ids") not in (None, ids):
+        merged = {"conditions": {}}  # another question set: start over
+    merged["conditions"].update(result["conditions"])
+    merged["conditions"] = {c[0]: merged["conditions"][c[0]] for c in CONDITIONS
+                            if c[0] in merged["conditions"]}
+    merged.update(questions=result["questions"], answerable=result["answerable"],
+                  question_ids=ids, threads=settings.threads)
+    if adapter:
+        merged["adapter"] = {"version": adapter.version, "sha256": adapter.sha256,
+                             "training": adapter.training, "metrics": adapter.metrics}
+    path.write_text(json.dumps(merged, indent=1))
+    print_table(merged)
+
+
+def print_table(result: dict) -> None:
+    from _table import report
+
+    rows = [(name, f"{m['answer_f1']:.3f}", _pct(m.get("citation_rate")),
+             _pct(m["refusal_accuracy"]), _pct(m["false_refusal_rate"]),
+             f"{m['seconds_per_question']:.1f}") for name, m in result["conditions"].items()]
+    report("tuning", rows, ("condition", "answer F1", "citation rate", "refusal acc.",
+                            "false refusals", "s/question"))
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def stage_plot(args) -> None:
+    from plot_tuning import plot
+
+    result = json.loads((bench_dir(args) / "comparison.json").read_text())
+    report = Path(args.data_dir) / "tuning" / "runs" / "grounded" / "train_report.json"
+    losses = json.loads(report.read_text())["losses"] if report.is_file() else None
+    print("wrote", plot(result, ROOT / "docs" / "tuning.png", losses))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("stages", nargs="*", default=["all"], help=f"all or some of {STAGES}")
+    p.add_argument("--data-dir", type=Path, default=ROOT / "data" / "tuning-bench")
+    p.add_argument("--clapnq", type=Path, default=SHARED / "clapnq")
+    p.add_argument("--scifact", type=Path, default=SHARED / "scifact")
+    p.add_argument("--factual", type=int, default=200, help="answered factual examples")
+    p.add_argument("--factual-refusals", type=int, default=80)
+    p.add_argument("--learning-rate", type=float, default=5e-4)
+    p.add_argument("--eval-limit", type=int, default=40)
+    p.add_argument("--scale", type=float, default=0.6, help="adapter scale at export")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--conditions", default="", help="compare only these (comma-separated: "
+                   "base,RAG,LoRA,RAG + LoRA); results merge into comparison.json")
+    p.add_argument("--compare-limit", type=int, default=100,
+                   help="held-out questions to compare, half answerable (default 100)")
+    args = p.parse_args()
+    stages = STAGES if args.stages == ["all"] else args.stages
+    for stage in stages:
+        started = time.perf_counter()
+        globals()[f"stage_{stage}"](args)
+        print(f"[{stage}] {time.perf_counter() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
