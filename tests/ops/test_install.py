@@ -53,7 +53,12 @@ def clean_host() -> None:
     for path in [*PATHS.values(), UNIT, TMPFILES]:
         path = Path(path)
         if path.is_dir():
-            shutil.rmtree(path)
+            for _ in range(5):  # a process of an interrupted earlier run may still be writing
+                shutil.rmtree(path, ignore_errors=True)
+                if not path.exists():
+                    break
+                time.sleep(1)
+            assert not path.exists(), f"cannot remove {path}"
         elif path.exists():
             path.unlink()
     if _exists_user(NAME):
