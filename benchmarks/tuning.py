@@ -1,12 +1,18 @@
 """Reproduce the "grounded answers" adapter and the four-way comparison of docs/tuning.md.
 
-    python benchmarks/tuning.py --data-dir data/tuning-bench all
+    D=data/tuning-bench
+    python benchmarks/tuning.py --data-dir $D data prepare train        # about 1 h on 2 cores
+    python benchmarks/tuning.py --data-dir $D export eval compare --scale 1
+    python benchmarks/tuning.py --data-dir $D export eval compare plot  # scale 0.6 (default)
 
 Stages (each reuses what the previous ones left in the data dir): `data` builds the training
 JSONL from ../shared/data (CLAPnq + templated short factual questions over CLAPnq and SciFact
-passages), `prepare`, `train`, `export` and `eval` run the same code as `appliance tune ...`,
-`compare` answers the held-out CLAPnq questions four ways (base, RAG, LoRA, RAG + LoRA) and
-`plot` draws docs/tuning.png. Prints a table; writes results to <data-dir>/tuning/bench/.
+passages, 60 + 60 CLAPnq questions held out), `prepare`, `train`, `export` and `eval` run
+`appliance tune ...`, `compare` answers held-out CLAPnq questions four ways (base, RAG, LoRA,
+RAG + LoRA) through the real ask flow and `plot` draws docs/tuning.png. Results go to
+<data-dir>/tuning/bench/. docs/tuning.md's figures used `threads = 1` in $D/appliance.toml for
+answering (llama.cpp with 2 threads was 4x slower on the shared 2-core box) and the default
+2 threads for training.
 """
 from __future__ import annotations
 
@@ -127,6 +133,9 @@ def stage_compare(args) -> None:
         merged["adapter"] = {"version": adapter.version, "sha256": adapter.sha256,
                              "training": adapter.training, "metrics": adapter.metrics}
     path.write_text(json.dumps(merged, indent=1))
+    if adapter:  # keep each export scale's comparison for the plot
+        (bench_dir(args) / f"comparison-scale{args.scale:g}.json").write_text(
+            json.dumps(merged, indent=1))
     print_table(merged)
 
 
@@ -148,6 +157,12 @@ def stage_plot(args) -> None:
     from plot_tuning import plot
 
     result = json.loads((bench_dir(args) / "comparison.json").read_text())
+    full = bench_dir(args) / "comparison-scale1.json"  # the run exported at scale 1, if made
+    if full.is_file() and args.scale != 1.0:
+        extra = json.loads(full.read_text())["conditions"]
+        result["conditions"] = {**{f"{k} ({args.scale:g})" if "LoRA" in k else k: v
+                                   for k, v in result["conditions"].items()},
+                                **{f"{k} (1.0)": v for k, v in extra.items() if "LoRA" in k}}
     report = Path(args.data_dir) / "tuning" / "runs" / "grounded" / "train_report.json"
     losses = json.loads(report.read_text())["losses"] if report.is_file() else None
     print("wrote", plot(result, ROOT / "docs" / "tuning.png", losses))
