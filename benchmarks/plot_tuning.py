@@ -29,7 +29,7 @@ def plot(result: dict, out: Path, losses: list[float] | None = None) -> Path:
     ax.set_ylim(0, 1.08)
     ax.set_title(f"Held-out CLAPnq, {result['questions']} questions "
                  f"({result['answerable']} answerable)", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", ncols=2)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncols=4)
     if losses:
         axes[1].plot(range(1, len(losses) + 1), losses, color="tab:gray")
         axes[1].set_title("training loss (completion tokens)", fontsize=10)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import PROBE_QUESTION, SOURCE
+from tuning_helpers import PROBE_QUESTION, SOURCE
 
 pytestmark = pytest.mark.slow
 MAX_LOGIT_DIFF = 1.5

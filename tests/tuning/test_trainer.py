@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from safetensors.numpy import load_file
 
-from conftest import tiny_records
+from tuning_helpers import tiny_records
 
 pytestmark = pytest.mark.slow
 
