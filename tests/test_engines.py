@@ -1,0 +1,58 @@
+"""The query fast paths agree with the libraries' own (slower) paths."""
+import numpy as np
+import pytest
+
+QUERIES = ["Who approves remote access to patient records?",
+           "vpn", "How many days of annual leave does a nurse get after five years? " * 20]
+
+
+def test_traced_single_query_embedding_matches_sentence_transformers(embedder):
+    assert embedder._single_graph(), "the traced query graph should be usable for MiniLM"
+    for query in QUERIES:
+        fast = embedder.embed([query])[0]
+        slow = embedder.model.encode([query], normalize_embeddings=True)[0]
+        assert fast.shape == (embedder.dim,)
+        assert abs(np.linalg.norm(fast) - 1) < 1e-3
+        assert float(fast @ slow) > 0.999
+
+
+def test_batch_embedding_of_padded_texts_is_unchanged(embedder):
+    texts = ["short", "a much longer text about leave, payroll and on-call rotas " * 5]
+    together = embedder.embed(texts)
+    alone = np.vstack([embedder.embed([t]) for t in texts])
+    assert np.all((together * alone).sum(axis=1) > 0.999)
+
+
+@pytest.fixture
+def keyword_index(tmp_path):
+    from appliance.engines.keyword import BM25KeywordIndex
+
+    rng = np.random.default_rng(1)
+    words = ("leave nurse payroll vpn access record patient badge ward shift audit "
+             "policy consent laptop password backup incident report").split()
+    items = [(100 + i, " ".join(rng.choice(words, size=rng.integers(3, 30))))
+             for i in range(2000)]
+    index = BM25KeywordIndex(tmp_path / "kw")
+    index.rebuild(items)
+    return index
+
+
+def test_keyword_scores_equal_bm25s_own_scorer(keyword_index):
+    for query in ("nurse leave", "vpn vpn access for the patient record", "badge"):
+        ours = keyword_index.search(query, 50)
+        tokens = keyword_index._tokenize([query])
+        inverse = {v: t for t, v in tokens.vocab.items()}
+        words = [inverse[i] for i in tokens.ids[0]]
+        docs, scores = keyword_index.retriever.retrieve([words], k=50, show_progress=False)
+        theirs = {int(keyword_index.chunk_ids[d]): float(s) for d, s in zip(docs[0], scores[0])}
+        assert len(ours) == 50
+        assert [s for _, s in ours] == sorted((s for _, s in ours), reverse=True)
+        top = sorted(theirs.values(), reverse=True)
+        assert np.allclose([s for _, s in ours], top, rtol=1e-5)
+        for chunk_id, score in ours:
+            if chunk_id in theirs:
+                assert score == pytest.approx(theirs[chunk_id], rel=1e-5)
+
+
+def test_keyword_search_of_unknown_words_finds_nothing(keyword_index):
+    assert keyword_index.search("zeppelin", 10) == []
