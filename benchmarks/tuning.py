@@ -47,31 +47,70 @@ def bench_dir(args) -> Path:
 
 
 def stage_data(args) -> None:
+    from appliance.evaluation.grounded_data import load_clapnq, split_heldout
+
+    qa, corpus = load_clapnq(args.clapnq)
+    train_q, held = split_heldout(qa, HELD_OUT_PER_CLASS, seed=0)
+    held_passages = {p for q in held for p in q.passage_ids}
+    build = stage_data_retrieved if args.contexts == "retrieved" else stage_data_passages
+    examples = build(args, train_q, corpus, held_passages)
+    out = bench_dir(args)
+    with open(out / "grounded.jsonl", "w", encoding="utf-8") as fh:
+        for ex in examples:
+            fh.write(json.dumps(ex, ensure_ascii=False) + "\n")
+    (out / "heldout.json").write_text(json.dumps([q.id for q in held]))
+    kinds: dict[str, int] = {}
+    for ex in examples:
+        kinds[ex["source"]] = kinds.get(ex["source"], 0) + 1
+    print(f"{len(examples)} examples {kinds}; {len(held)} CLAPnq questions held out")
+
+
+def stage_data_retrieved(args, train_q, corpus, held_passages) -> list[dict]:
+    """Contexts as serving shows them: the appliance's retriever over the CLAPnq passages that
+    no held-out question uses, at the serving context size (see retrieved_data.py)."""
+    from appliance.evaluation.comparison import corpus_app
+    from appliance.evaluation.retrieved_data import (ServingPrompts, balance_refusals,
+                                                     clapnq_retrieved, factual_retrieved)
+    from appliance.model_files import assemble_generator
+    from appliance.services import build_services
+    from appliance.settings import load_settings
+    from appliance.tuning.tokens import tokenizer_for
+
+    settings = load_settings({"data_dir": str(args.data_dir)})
+    tok = tokenizer_for(str(assemble_generator(settings)))
+    train_corpus = bench_dir(args) / "train-corpus.jsonl"
+    with open(args.clapnq / "corpus.jsonl", encoding="utf-8") as src, \
+            open(train_corpus, "w", encoding="utf-8") as dst:
+        for line in src:
+            if json.loads(line)["_id"] not in held_passages:
+                dst.write(line)
+    docs = [d for d in corpus.values() if d.id not in held_passages]
+    with corpus_app(settings, build_services, train_corpus, progress=True) as app:
+        prompts = ServingPrompts(app, tok.count, settings.context_size,
+                                 settings.max_answer_tokens)
+        grounded = clapnq_retrieved(prompts, train_q, progress=True)
+        factual = factual_retrieved(prompts, docs, args.factual, args.factual_refusals, seed=0,
+                                    progress=True)
+    return balance_refusals(grounded + factual, args.refusal_share, seed=0)
+
+
+def stage_data_passages(args, train_q, corpus, held_passages) -> list[dict]:
+    """The first run's data: whole gold passages among 0-2 lexical distractors."""
     from appliance.evaluation.grounded_data import (Distractors, clapnq_examples,
-                                                    factual_examples, load_clapnq, load_corpus,
-                                                    split_heldout)
+                                                    factual_examples, load_corpus)
     from appliance.model_files import assemble_generator
     from appliance.settings import load_settings
     from appliance.tuning.tokens import tokenizer_for
 
     settings = load_settings({"data_dir": str(args.data_dir)})
     tok = tokenizer_for(str(assemble_generator(settings)))
-    qa, corpus = load_clapnq(args.clapnq)
-    train_q, held = split_heldout(qa, HELD_OUT_PER_CLASS, seed=0)
-    held_passages = {p for q in held for p in q.passage_ids}
     scifact = load_corpus(args.scifact / "corpus.jsonl", prefix="sf")
     pool = [d for d in corpus.values() if d.id not in held_passages] + list(scifact.values())
     distractors = Distractors(pool)
     grounded = clapnq_examples(train_q, corpus, distractors, tok.count, TRAIN_CTX, seed=0)
     factual = factual_examples(pool, distractors, tok.count, TRAIN_CTX, args.factual,
                                args.factual_refusals, seed=0)
-    out = bench_dir(args)
-    with open(out / "grounded.jsonl", "w", encoding="utf-8") as fh:
-        for ex in grounded + factual:
-            fh.write(json.dumps(ex, ensure_ascii=False) + "\n")
-    (out / "heldout.json").write_text(json.dumps([q.id for q in held]))
-    print(f"{len(grounded)} CLAPnq + {len(factual)} factual examples; "
-          f"{len(held)} CLAPnq questions held out")
+    return grounded + factual
 
 
 def stage_prepare(args) -> None:
@@ -81,7 +120,7 @@ def stage_prepare(args) -> None:
 
 def stage_train(args) -> None:
     cmd = ["tune", "train", "--dataset", "grounded", "--run", "grounded",
-           "--learning-rate", str(args.learning_rate), "--max-length", str(TRAIN_CTX + 16)]
+           "--learning-rate", str(args.learning_rate), "--max-length", str(args.max_length)]
     if args.resume:
         cmd.append("--resume")
     appliance(args, *cmd)
@@ -175,7 +214,14 @@ def main() -> None:
     p.add_argument("--clapnq", type=Path, default=SHARED / "clapnq")
     p.add_argument("--scifact", type=Path, default=SHARED / "scifact")
     p.add_argument("--factual", type=int, default=200, help="answered factual examples")
-    p.add_argument("--factual-refusals", type=int, default=80)
+    p.add_argument("--factual-refusals", type=int, default=60)
+    p.add_argument("--contexts", choices=("retrieved", "passages"), default="retrieved",
+                   help="training contexts: the appliance's retriever's top-k chunks at the "
+                   "serving context size (default), or whole passages among distractors")
+    p.add_argument("--refusal-share", type=float, default=0.3,
+                   help="share of refusals kept in the retrieved-context set")
+    p.add_argument("--max-length", type=int, default=1400,
+                   help="longest training example in tokens (longer ones are skipped)")
     p.add_argument("--learning-rate", type=float, default=5e-4)
     p.add_argument("--eval-limit", type=int, default=40)
     p.add_argument("--scale", type=float, default=0.6, help="adapter scale at export")

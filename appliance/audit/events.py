@@ -83,6 +83,7 @@ ASK = _r(EventType("chat.ask", "Question answered", (6003, 2), required=(
     "prompt_sha256", "answer_sha256", "latency_ms")))
 POLICY_CHANGE = _r(EventType("policy.change", "Policy changed", (6003, 3)))
 ADAPTER_ACTIVATE = _r(EventType("adapter.activate", "Adapter activated", (6003, 3)))
+ADAPTER_DEACTIVATE = _r(EventType("adapter.deactivate", "Adapter deactivated", (6003, 3)))
 EXPORT = _r(EventType("audit.export", "Audit log exported", (6003, 2)))
 VERIFY = _r(EventType("audit.verify", "Audit log verified", (6003, 2)))
 RETENTION_PRUNE = _r(EventType("audit.prune", "Audit events pruned", (6003, 4)))

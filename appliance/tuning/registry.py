@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from ..audit import ADAPTER_ACTIVATE
+from ..audit import ADAPTER_ACTIVATE, ADAPTER_DEACTIVATE
 from ..errors import NotFoundError
 from ..store.adapter_tables import AdapterTable
 from . import TuningError
@@ -185,7 +185,8 @@ class AdapterRegistry:
     def _audit(self, actor, info: AdapterInfo, action: str, previous, force: bool) -> None:
         if self.audit is None:
             return
-        self.audit.record(ADAPTER_ACTIVATE, actor=actor, target=f"adapter:v{info.version}",
+        event = ADAPTER_DEACTIVATE if action == "deactivate" else ADAPTER_ACTIVATE
+        self.audit.record(event, actor=actor, target=f"adapter:v{info.version}",
                           details={"action": action, "version": info.version,
                                    "name": info.name, "sha256": info.sha256,
                                    "base_sha256": info.base_sha256,

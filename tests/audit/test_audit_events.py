@@ -26,6 +26,7 @@ def test_every_issue_event_is_registered():
                  "auth.session.revoked", "account.create", "account.role.change",
                  "token.create", "token.revoke", "document.ingest", "document.version",
                  "document.delete", "chat.ask", "policy.change", "adapter.activate",
+                 "adapter.deactivate",
                  "audit.export", "audit.verify", "audit.prune", "audit.key.rotate"]:
         assert name in EVENT_TYPES
 

@@ -35,7 +35,7 @@ def registry(app_factory, tmp_path):
 
 
 def events(reg):
-    return [e for e in reg.app.audit.events() if e.type == "adapter.activate"]
+    return [e for e in reg.app.audit.events() if e.type.startswith("adapter.")]
 
 
 def test_versions_hashes_and_copies(registry, tmp_path):
@@ -79,6 +79,7 @@ def test_one_active_at_a_time_and_every_change_audited(registry):
     assert got == [("carol", "activate", 1, None), ("dave", "activate", 2, 1),
                    ("erin", "deactivate", 2, 2)]
     assert all(e.target.startswith("adapter:v") for e in events(registry))
+    assert [e.type for e in events(registry)] == ["adapter.activate"] * 2 + ["adapter.deactivate"]
 
 
 def test_base_model_mismatch_is_refused(registry):

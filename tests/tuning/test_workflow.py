@@ -24,7 +24,7 @@ def adapter_events(settings, actor="ops"):
     app = build_services(settings)
     try:
         return [e for e in app.audit.events()
-                if e.type == "adapter.activate" and e.actor == actor]
+                if e.type.startswith("adapter.") and e.actor == actor]
     finally:
         app.close()
 
