@@ -31,11 +31,14 @@ def browser():
 
 
 def _wait(driver, condition, seconds=60):
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.support.ui import WebDriverWait
 
+    ignored = (NoSuchElementException, StaleElementReferenceException)  # pages reload
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.05).until(condition)
+        return WebDriverWait(driver, seconds, poll_frequency=0.05,
+                             ignored_exceptions=ignored).until(condition)
     except TimeoutException:
         shot(driver, "timeout")  # what the page showed when the wait gave up
         raise
@@ -113,13 +116,23 @@ def test_login_ask_cite_upload_logout_with_the_real_model(live, browser, tmp_pat
     shot(browser, "04-upload")
     _wait(browser, lambda d: "parking-rules.md" in d.find_element(By.ID, "documents").text)
 
+    browser.get(live.url + "/admin")
+    assert "reader" in browser.find_element(By.ID, "users").text
+    shot(browser, "05-admin")
+    browser.get(live.url + "/audit")
+    assert "auth.login.success" in browser.find_element(By.ID, "audit-events").text
+    browser.find_element(By.CSS_SELECTOR, "#audit-verify button").click()
+    _wait(browser, lambda d: d.find_elements(By.ID, "verify-result"))
+    assert "OK" in browser.find_element(By.ID, "verify-result").text
+    shot(browser, "06-audit")
+
     _no_csp_violations(browser)
     _only_same_origin_requests(browser, live.url)
     browser.find_element(By.ID, "logout").click()
     _wait(browser, lambda d: "/login" in d.current_url)
     browser.get(live.url + "/chat")
     assert "/login" in browser.current_url  # the session ended on the server
-    shot(browser, "05-logged-out")
+    shot(browser, "07-logged-out")
     assert all((ARTIFACTS / f"0{i}-{n}.png").is_file() for i, n in
                ((1, "login"), (2, "answer"), (3, "citation"), (4, "upload")))
 
@@ -150,7 +163,7 @@ def test_hostile_text_stays_inert_and_stop_cancels(web_world, dev_server, browse
     assert browser.execute_script("return window.__pwned === undefined")
     assert not browser.find_elements(By.CSS_SELECTOR, "#messages img, #messages script")
     browser.find_element(By.CSS_SELECTOR, ".citations li summary").click()
-    shot(browser, "06-inert-answer")
+    shot(browser, "08-inert-answer")
     browser.refresh()  # the stored conversation renders inert too
     assert browser.execute_script("return window.__pwned === undefined")
     assert "<script>" in browser.find_element(By.CSS_SELECTOR, "li.msg.assistant .text").text
@@ -166,6 +179,6 @@ def test_hostile_text_stays_inert_and_stop_cancels(web_world, dev_server, browse
     while web_world.fake.closed_early == 0 and time.time() < deadline:
         time.sleep(0.05)
     assert web_world.fake.closed_early == 1 and web_world.fake.finished == 0
-    shot(browser, "07-stopped")
+    shot(browser, "09-stopped")
     _no_csp_violations(browser)
 

@@ -109,11 +109,15 @@ def test_embeddings_float_and_base64(world, api):
     assert floats["object"] == "list" and len(floats["data"]) == 2
     vec = np.array(floats["data"][0]["embedding"], dtype=np.float32)
     assert vec.shape == (384,) and abs(np.linalg.norm(vec) - 1) < 1e-2  # bf16 embedder
+    one = api("POST", "/v1/embeddings", json={"model": "all-minilm-l6-v2",
+                                               "input": "vpn at home"}).json
+    single = np.array(one["data"][0]["embedding"], dtype=np.float32)
+    assert float(single @ vec) > 0.99  # alone or in a batch: the same meaning (bf16 aside)
     packed = api("POST", "/v1/embeddings", json={"model": "all-minilm-l6-v2",
                                                   "input": "vpn at home",
                                                   "encoding_format": "base64"}).json
     decoded = np.frombuffer(base64.b64decode(packed["data"][0]["embedding"]), dtype="<f4")
-    assert np.allclose(decoded, vec, atol=1e-5) and packed["usage"]["prompt_tokens"] > 0
+    assert np.allclose(decoded, single, atol=1e-6) and packed["usage"]["prompt_tokens"] > 0
     assert api("POST", "/v1/embeddings", json={"model": "all-minilm-l6-v2", "input": []}) \
         .status_code == 400
     assert api("POST", "/v1/embeddings", json={"model": "x", "input": "a"}).status_code == 404
