@@ -94,7 +94,7 @@ class HybridRetriever:
                  allowed: set[str] | None) -> list[Hit]:
         """Load chunk rows for the ranked ids, dropping unreadable collections, until k."""
         hits: list[Hit] = []
-        step = max(k * 4, 32)
+        step = max(k * 2, 8)
         for start in range(0, len(ranked), step):
             part = ranked[start:start + step]
             score_of = dict(part)

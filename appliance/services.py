@@ -38,7 +38,8 @@ class Appliance:
     @cached_property
     def embedder(self) -> SentenceEmbedder:
         return SentenceEmbedder(self.settings.embedder_path, self.settings.embed_batch_size,
-                                self.settings.threads, self.settings.embed_dtype)
+                                self.settings.threads, self.settings.embed_dtype,
+                                cache_dir=self.settings.models_dir)
 
     @cached_property
     def indexes(self) -> Indexes:

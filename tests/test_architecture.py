@@ -3,7 +3,8 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "appliance"
-HEAVY = {"torch", "peft", "llama_cpp", "faiss", "sentence_transformers", "transformers", "bm25s"}
+HEAVY = {"torch", "peft", "llama_cpp", "faiss", "sentence_transformers", "transformers", "bm25s",
+         "onnxruntime", "onnx"}
 HEAVY_OK = ("engines", "tuning")
 FLASK_OK = ("app", "web", "cli")
 LAYERS = {  # lower number = lower layer; a module may import its own layer or lower

@@ -1,4 +1,7 @@
 """The query fast paths agree with the libraries' own (slower) paths."""
+import hashlib
+import json
+
 import numpy as np
 import pytest
 
@@ -6,14 +9,39 @@ QUERIES = ["Who approves remote access to patient records?",
            "vpn", "How many days of annual leave does a nurse get after five years? " * 20]
 
 
-def test_traced_single_query_embedding_matches_sentence_transformers(embedder):
-    assert embedder._single_graph(), "the traced query graph should be usable for MiniLM"
+def test_onnx_query_embedding_matches_sentence_transformers(embedder):
+    assert embedder.warm_queries(), "the ONNX query graph should be usable for MiniLM"
+    reference = _float32_model(embedder)
     for query in QUERIES:
         fast = embedder.embed([query])[0]
-        slow = embedder.model.encode([query], normalize_embeddings=True)[0]
+        slow = reference.encode([query], normalize_embeddings=True)[0]
+        batched = embedder.embed([query, "another text"])[0]  # the ingest path (bf16 here)
         assert fast.shape == (embedder.dim,)
         assert abs(np.linalg.norm(fast) - 1) < 1e-3
-        assert float(fast @ slow) > 0.999
+        assert float(fast @ slow) > 0.9999
+        assert float(fast @ batched) > 0.99
+
+
+def test_the_query_graph_is_cached_and_a_corrupt_copy_is_rebuilt(embedder, tmp_path):
+    from appliance.engines.embedder import SentenceEmbedder
+
+    first = SentenceEmbedder(embedder.path, threads=1, cache_dir=tmp_path)
+    assert first.warm_queries()
+    graph = next(tmp_path.glob("embedder-*.onnx"))
+    assert graph.with_suffix(".json").is_file()
+    vector = first.embed(["vpn at home"])[0]
+    graph.write_bytes(graph.read_bytes()[:-100] + b"x" * 100)  # damaged on disk
+    second = SentenceEmbedder(embedder.path, threads=1, cache_dir=tmp_path)
+    assert second.warm_queries()
+    assert np.allclose(second.embed(["vpn at home"])[0], vector, atol=1e-6)
+    sidecar = json.loads(graph.with_suffix(".json").read_text())
+    assert hashlib.sha256(graph.read_bytes()).hexdigest() == sidecar["sha256"]  # exported again
+
+
+def _float32_model(embedder):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(embedder.path, device="cpu", local_files_only=True)
 
 
 def test_batch_embedding_of_padded_texts_is_unchanged(embedder):

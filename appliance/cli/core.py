@@ -54,7 +54,8 @@ def cmd_init(args) -> int:
     _ = app.indexes
     print(f"data dir  {settings.data_dir.resolve()}")
     print(f"model     {path} (sha256 ok)")
-    print(f"embedder  {app.embedder.path}")
+    query_graph = "ONNX Runtime" if app.embedder.warm_queries() else "PyTorch"
+    print(f"embedder  {app.embedder.path} (queries through {query_graph})")
     print(f"store     {app.store.engine.url.render_as_string(hide_password=True)}")
     print(f"audit key {ensure_keys(settings)} (public key: `appliance audit pubkey`)")
     create_secret(settings.secrets_dir)

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import ModelError
+
+log = logging.getLogger(__name__)
 
 
 def default_embedder_path() -> str:
@@ -51,7 +55,9 @@ class SentenceEmbedder:
     """Batched, normalised embeddings; the tokenizer also drives chunking."""
 
     def __init__(self, path: str = "", batch_size: int = 32, threads: int | None = None,
-                 dtype: str = "auto"):
+                 dtype: str = "auto", cache_dir: Path | None = None, fast_queries: bool = True):
+        """`cache_dir` keeps the exported query graph between runs (else it is rebuilt per
+        process); `fast_queries=False` answers single texts with PyTorch too."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from sentence_transformers import SentenceTransformer
@@ -75,7 +81,10 @@ class SentenceEmbedder:
         self.batch_size = batch_size
         self.max_tokens = int(self.model.max_seq_length)
         self._hash: str | None = None
-        self._single: Any = None  # traced graph for one-text calls; False when unusable
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.fast_queries = fast_queries
+        self._single: Any = None  # the ONNX query encoder; False when unusable
+        self._single_lock = threading.Lock()
 
     @property
     def model_hash(self) -> str:
@@ -86,77 +95,43 @@ class SentenceEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # A query or two is fastest on one thread: waking an OpenMP team costs more than it
+        if len(texts) == 1 and self.fast_queries and self._query_encoder():
+            return self._single.embed_one(texts[0])[None, :]
+        # A few texts are fastest on one thread: waking an OpenMP team costs more than it
         # saves, and on a busy box the spin-waiting team makes a 7 ms query take 200 ms.
         small = len(texts) <= SMALL_BATCH
         if small:
             self._torch.set_num_threads(1)
         try:
-            if len(texts) == 1 and self._single_graph():
-                vectors = self._embed_one(texts[0])
-            else:
-                vectors = self.model.encode(list(texts), batch_size=self.batch_size,
-                                            normalize_embeddings=True, convert_to_tensor=True,
-                                            show_progress_bar=False)
+            vectors = self.model.encode(list(texts), batch_size=self.batch_size,
+                                        normalize_embeddings=True, convert_to_tensor=True,
+                                        show_progress_bar=False)
         finally:
             if small:
                 self._torch.set_num_threads(self.threads)
         return np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
 
     # -- the query path -------------------------------------------------------------------
-    # A query is one short text: sentence-transformers' module-by-module Python costs a third
-    # of its time. A frozen TorchScript trace of the transformer runs the same weights in one
-    # graph (6.6 ms instead of 10 ms on one core). It is traced lazily, only used for a single
-    # unpadded text, and checked against the eager model before it is trusted.
-    _PROBES = ("ok", "Which policy covers remote access to patient records?",
-               "word " * 300)
+    def warm_queries(self) -> bool:
+        """Build (or load) the query graph now; True when queries use ONNX Runtime."""
+        return bool(self.fast_queries and self._query_encoder())
 
-    def _single_graph(self) -> bool:
-        if self._single is None:
+    def _query_encoder(self) -> Any:
+        """ONNX Runtime for one-text calls (see query_encoder.py); False when unusable."""
+        if self._single is not None:
+            return self._single
+        from .query_encoder import load_query_encoder
+
+        with self._single_lock:  # one export, however many threads ask at once
+            if self._single is not None:
+                return self._single
             try:
-                self._single = self._trace()
-            except Exception:  # noqa: BLE001 - tracing is an optimisation, eager always works
+                self._single = load_query_encoder(self.path, self.model_hash, self.tokenizer,
+                                                  self.max_tokens, self.threads, self.cache_dir)
+            except Exception as exc:  # noqa: BLE001 - an optimisation: eager always works
+                log.warning("query graph unavailable, using PyTorch for queries: %s", exc)
                 self._single = False
-        return self._single is not False
-
-    def _trace(self) -> Any:
-        import warnings
-
-        torch = self._torch
-        transformer = self.model[0]
-        if type(transformer).__name__ != "Transformer" or len(self.model) > 3:
-            return False
-        pooling = self.model[1] if len(self.model) > 1 else None
-        mode = getattr(pooling, "pooling_mode", None) or (
-            "mean" if getattr(pooling, "pooling_mode_mean_tokens", False) else None)
-        if mode != "mean":
-            return False
-        enc = self._tokens("probe text")
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            graph = torch.jit.trace(transformer.auto_model,
-                                    (enc["input_ids"], enc["attention_mask"]), strict=False)
-            graph = torch.jit.freeze(graph.eval())
-        self._single = graph
-        for text in self._PROBES:
-            fast = self._embed_one(text).float()
-            slow = self.model.encode([text], normalize_embeddings=True,
-                                     convert_to_tensor=True, show_progress_bar=False).float()
-            if float((fast * slow).sum()) < 0.999:
-                return False
-        return graph
-
-    def _tokens(self, text: str) -> Any:
-        return self.tokenizer([text], return_tensors="pt", truncation=True,
-                              max_length=self.max_tokens)
-
-    def _embed_one(self, text: str) -> Any:
-        torch = self._torch
-        enc = self._tokens(text)
-        with torch.inference_mode():
-            out = self._single(enc["input_ids"], enc["attention_mask"])
-            hidden = out["last_hidden_state"] if isinstance(out, dict) else out[0]
-            return torch.nn.functional.normalize(hidden.mean(dim=1).float(), dim=-1)
+        return self._single
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
