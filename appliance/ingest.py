@@ -115,18 +115,25 @@ class IngestService:
             bar = tqdm(total=total, unit="file", desc="ingest", disable=not progress,
                        file=sys.stderr)
             group: list[_Prepared] = []
+            seen: dict[str, str] = {}  # sha256 -> name, for files that repeat within this run
             for name, source in items:
                 outcome, prepared = self._prepare(name, source, collection)
+                if prepared is not None and prepared.data_sha in seen:
+                    outcome, prepared = self._repeat(prepared, seen[prepared.data_sha]), None
                 if prepared is None:
+                    if outcome.status == "failed":
+                        self._record("document.ingest", actor, outcome.name,
+                                     {"error": outcome.error}, "failure")
                     report.files.append(outcome)
                     bar.update(1)
                     continue
+                seen[prepared.data_sha] = prepared.name
                 group.append(prepared)
                 if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS:
                     report.files.extend(self._commit_group(group, collection, actor))
                     bar.update(len(group))
                     group = []
-                bar.set_postfix(chunks=report.chunks_added)
+                bar.set_postfix(chunks=report.chunks_added, refresh=False)
             if group:
                 report.files.extend(self._commit_group(group, collection, actor))
                 bar.update(len(group))
@@ -156,6 +163,12 @@ class IngestService:
         return name
 
     # -- steps --------------------------------------------------------------------------
+    @staticmethod
+    def _repeat(prep: _Prepared, first: str) -> FileOutcome:
+        if prep.name == first:
+            return FileOutcome(prep.name, "unchanged")
+        return FileOutcome(prep.name, "duplicate", error=f"identical to {first} (in this run)")
+
     def _prepare(self, name: str, source: Path | bytes,
                  collection: str) -> tuple[FileOutcome, _Prepared | None]:
         try:
@@ -176,7 +189,6 @@ class IngestService:
             return FileOutcome(name, "pending"), _Prepared(name, sha, size, mime, chunks,
                                                            redactions)
         except IngestError as exc:
-            self._record("document.ingest", None, name, {"error": str(exc)}, "failure")
             return FileOutcome(name, "failed", error=str(exc)), None
         except OSError as exc:
             return FileOutcome(name, "failed", error=f"{name}: cannot read ({exc})"), None

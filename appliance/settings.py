@@ -35,7 +35,7 @@ class Settings:
     temperature: float = 0.0
     chunk_size: int = 160
     chunk_overlap: int = 32
-    embed_batch_size: int = 32
+    embed_batch_size: int = 16
     embed_dtype: str = "auto"
     retrieval_k: int = 4
     retrieval_candidates: int = 100

@@ -91,7 +91,13 @@ def stage_data_retrieved(args, train_q, corpus, held_passages) -> list[dict]:
         grounded = clapnq_retrieved(prompts, train_q, progress=True)
         factual = factual_retrieved(prompts, docs, args.factual, args.factual_refusals, seed=0,
                                     progress=True)
-    return balance_refusals(grounded + factual, args.refusal_share, seed=0)
+    examples = balance_refusals(grounded + factual, args.refusal_share, seed=0)
+    if args.plain_text:
+        from appliance.evaluation.grounded_data import load_corpus, plain_text_examples
+
+        scifact = load_corpus(args.scifact / "corpus.jsonl", prefix="sf")
+        examples += plain_text_examples(list(scifact.values()), args.plain_text, seed=0)
+    return examples
 
 
 def stage_data_passages(args, train_q, corpus, held_passages) -> list[dict]:
@@ -218,6 +224,9 @@ def main() -> None:
     p.add_argument("--contexts", choices=("retrieved", "passages"), default="retrieved",
                    help="training contexts: the appliance's retriever's top-k chunks at the "
                    "serving context size (default), or whole passages among distractors")
+    p.add_argument("--plain-text", type=int, default=80,
+                   help="plain language-modelling examples (SciFact abstracts) mixed in so "
+                   "general-text perplexity holds")
     p.add_argument("--refusal-share", type=float, default=0.3,
                    help="share of refusals kept in the retrieved-context set")
     p.add_argument("--max-length", type=int, default=1400,

@@ -70,7 +70,7 @@ def model_dir(tmp_path_factory) -> Path:
 def embedder():
     from appliance.engines.embedder import SentenceEmbedder
 
-    return SentenceEmbedder(batch_size=32, threads=2)
+    return SentenceEmbedder(batch_size=16, threads=2)
 
 
 @pytest.fixture

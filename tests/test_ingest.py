@@ -54,6 +54,24 @@ def test_identical_files_are_deduplicated(app_factory, samples_copy):
     assert counts(app) == before
 
 
+def test_identical_files_in_one_run_are_stored_once(app_factory, tmp_path):
+    app = app_factory()
+    src = tmp_path / "batch"
+    src.mkdir()
+    text = "# Parking\n\nStaff park in zone C after 18:00.\n"
+    (src / "a-parking.md").write_text(text)
+    (src / "b-parking-copy.md").write_text(text)
+    (src / "c-other.md").write_text("# Canteen\n\nSoup is served from noon.\n")
+    report = app.ingest.ingest_paths([src], progress=False)
+    status = {f.name: f.status for f in report.files}
+    assert status == {"a-parking.md": "added", "b-parking-copy.md": "duplicate",
+                      "c-other.md": "added"}
+    assert "a-parking.md" in next(f.error for f in report.files if f.status == "duplicate")
+    with app.store.session() as sess:
+        assert sorted(sess.scalars(select(DocumentTable.name))) == ["a-parking.md", "c-other.md"]
+    assert top_doc(app, "where do staff park in the evening").doc_name == "a-parking.md"
+
+
 def test_changed_file_replaces_its_chunks(app_factory, tmp_path):
     app = app_factory()
     doc = tmp_path / "canteen.md"

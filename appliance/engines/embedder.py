@@ -1,6 +1,7 @@
 """Sentence-transformers embedder loaded offline from a local model directory."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -54,7 +55,7 @@ def resolve_dtype(dtype: str) -> str:
 class SentenceEmbedder:
     """Batched, normalised embeddings; the tokenizer also drives chunking."""
 
-    def __init__(self, path: str = "", batch_size: int = 32, threads: int | None = None,
+    def __init__(self, path: str = "", batch_size: int = 16, threads: int | None = None,
                  dtype: str = "auto", cache_dir: Path | None = None, fast_queries: bool = True):
         """`cache_dir` keeps the exported query graph between runs (else it is rebuilt per
         process); `fast_queries=False` answers single texts with PyTorch too."""
@@ -77,6 +78,11 @@ class SentenceEmbedder:
         if self.dtype == "bfloat16":
             self.model.to(torch.bfloat16)
         self.tokenizer = self.model.tokenizer
+        # A Rust tokenizer must not be used by two threads at once ("Already borrowed"): the
+        # ingest worker chunks with its own copy while this one embeds; each has a lock.
+        self._offsets_tokenizer = copy.deepcopy(self.tokenizer)
+        self._offsets_lock = threading.Lock()
+        self._encode_lock = threading.Lock()
         self.dim = int(self.model.get_embedding_dimension())
         self.batch_size = batch_size
         self.max_tokens = int(self.model.max_seq_length)
@@ -100,15 +106,16 @@ class SentenceEmbedder:
         # A few texts are fastest on one thread: waking an OpenMP team costs more than it
         # saves, and on a busy box the spin-waiting team makes a 7 ms query take 200 ms.
         small = len(texts) <= SMALL_BATCH
-        if small:
-            self._torch.set_num_threads(1)
-        try:
-            vectors = self.model.encode(list(texts), batch_size=self.batch_size,
-                                        normalize_embeddings=True, convert_to_tensor=True,
-                                        show_progress_bar=False)
-        finally:
+        with self._encode_lock:
             if small:
-                self._torch.set_num_threads(self.threads)
+                self._torch.set_num_threads(1)
+            try:
+                vectors = self.model.encode(list(texts), batch_size=self.batch_size,
+                                            normalize_embeddings=True, convert_to_tensor=True,
+                                            show_progress_bar=False)
+            finally:
+                if small:
+                    self._torch.set_num_threads(self.threads)
         return np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
 
     # -- the query path -------------------------------------------------------------------
@@ -126,7 +133,8 @@ class SentenceEmbedder:
             if self._single is not None:
                 return self._single
             try:
-                self._single = load_query_encoder(self.path, self.model_hash, self.tokenizer,
+                self._single = load_query_encoder(self.path, self.model_hash,
+                                                  copy.deepcopy(self.tokenizer),
                                                   self.max_tokens, self.threads, self.cache_dir)
             except Exception as exc:  # noqa: BLE001 - an optimisation: eager always works
                 log.warning("query graph unavailable, using PyTorch for queries: %s", exc)
@@ -134,11 +142,14 @@ class SentenceEmbedder:
         return self._single
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._offsets_lock:
+            return len(self._offsets_tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def tokenize_offsets(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
         """Token character offsets for each text, in one batched tokenizer call."""
         if not texts:
             return []
-        enc = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+        with self._offsets_lock:
+            enc = self._offsets_tokenizer(list(texts), add_special_tokens=False,
+                                          return_offsets_mapping=True)
         return [[tuple(o) for o in offs] for offs in enc["offset_mapping"]]

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,14 @@ class OnnxQueryEncoder:
     """Mean-pooled, normalised embedding of a single text; same tokenizer as the embedder."""
 
     def __init__(self, session: Any, tokenizer: Any, max_tokens: int):
+        """`tokenizer` is this encoder's own copy (a Rust tokenizer is not shareable)."""
         self.session, self.tokenizer, self.max_tokens = session, tokenizer, max_tokens
+        self._lock = threading.Lock()
 
     def embed_one(self, text: str) -> np.ndarray:
-        enc = self.tokenizer([text], return_tensors="np", truncation=True,
-                             max_length=self.max_tokens)
+        with self._lock:
+            enc = self.tokenizer([text], return_tensors="np", truncation=True,
+                                 max_length=self.max_tokens)
         mask = enc["attention_mask"].astype(np.int64)
         hidden = self.session.run(None, {"input_ids": enc["input_ids"].astype(np.int64),
                                          "attention_mask": mask})[0][0]

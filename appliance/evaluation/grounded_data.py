@@ -177,3 +177,21 @@ def feedback_formatter(count_tokens: CountTokens, n_ctx: int, answer_tokens: int
         built = build_prompt(question, passages, count_tokens, n_ctx, answer_tokens)
         return built.text, " " + " ".join(answer.split()) + "\n"
     return fmt
+
+
+def plain_text_examples(docs: Sequence[Doc], count: int, seed: int, lead_words: int = 30,
+                        continuation_words: int = 110) -> list[dict]:
+    """Plain language-modelling examples (a passage's opening → its next words), mixed into an
+    adapter's data so that it keeps continuing ordinary text as the base model does (the
+    perplexity regression check) while it learns the answer behaviour."""
+    rng = random.Random(seed)
+    pool = [d for d in docs if len(d.text.split()) >= lead_words + 40]
+    rng.shuffle(pool)
+    out = []
+    for doc in pool[:count]:
+        words = doc.text.split()
+        lead = " ".join(words[:lead_words])
+        rest = " ".join(words[lead_words:lead_words + continuation_words])
+        out.append({"prompt": f"{doc.title}\n\n{lead}", "completion": f" {rest}\n",
+                    "source": "plain-text", "id": doc.id})
+    return out
