@@ -15,6 +15,9 @@ from .store import Store
 from .store.tables import ChunkTable, DocumentTable
 
 
+WIDEN = 8  # candidate pool growth when the collection filter leaves too few hits
+
+
 @dataclass(frozen=True)
 class Hit:
     chunk_id: int
@@ -55,7 +58,11 @@ class HybridRetriever:
 
     def search(self, query: str, k: int | None = None, collections: Iterable[str] | None = None,
                candidates: int | None = None) -> SearchResult:
-        """Top-k chunks; `collections=None` means all, an empty set means none."""
+        """Top-k chunks; `collections=None` means all, an empty set means none.
+
+        The collection filter applies to the fused candidates; when it leaves fewer than k (a
+        team's small collection in a large shared index), the search widens its candidate
+        pool until k are found or the whole index was considered."""
         k = k or self.settings.retrieval_k
         n = max(candidates or self.settings.retrieval_candidates, k)
         allowed = None if collections is None else set(collections)
@@ -63,6 +70,16 @@ class HybridRetriever:
         self.indexes.refresh_if_changed()
         if allowed is not None and not allowed:
             return SearchResult([], {"total": 0.0})
+        result, vector = self._search(query, k, n, allowed, t0)
+        total = len(self.indexes.vectors)
+        while allowed is not None and len(result.hits) < k and n < total:
+            n = min(n * WIDEN, total)
+            result, _ = self._search(query, k, n, allowed, time.perf_counter(), vector)
+            result.timings_ms["widened_to"] = n
+        return result
+
+    def _search(self, query: str, k: int, n: int, allowed: set[str] | None, t0: float,
+                vector: Any = None) -> tuple[SearchResult, Any]:
         fusion = self.settings.fusion
         # Keyword search runs while the embedder (which releases the GIL) encodes the query.
         kw_future = self._pool.submit(self.indexes.keywords.search, query, n) \
@@ -70,7 +87,8 @@ class HybridRetriever:
         dense: list[tuple[int, float]] = []
         t_embed = t_dense = t0
         if fusion != "keyword":
-            vector = self.embedder.embed([query])[0]
+            if vector is None:
+                vector = self.embedder.embed([query])[0]
             t_embed = time.perf_counter()
             dense = self.indexes.vectors.search(vector, n)
             t_dense = time.perf_counter()
@@ -88,15 +106,16 @@ class HybridRetriever:
         ms = lambda a, b: round((b - a) * 1000, 3)  # noqa: E731
         return SearchResult(hits, {"embed": ms(t0, t_embed), "dense": ms(t_embed, t_dense),
                                    "keyword_wait": ms(t_dense, t_kw), "hydrate": ms(t_kw, t_end),
-                                   "total": ms(t0, t_end)})
+                                   "total": ms(t0, t_end)}), vector
 
     def _hydrate(self, ranked: list[tuple[int, float]], k: int,
                  allowed: set[str] | None) -> list[Hit]:
         """Load chunk rows for the ranked ids, dropping unreadable collections, until k."""
         hits: list[Hit] = []
-        step = max(k * 2, 8)
-        for start in range(0, len(ranked), step):
+        start, step = 0, max(k * 2, 8)
+        while start < len(ranked):
             part = ranked[start:start + step]
+            start, step = start + step, min(step * 4, 900)  # filtered searches walk far down
             score_of = dict(part)
             stmt = (select(ChunkTable.id, ChunkTable.document_id, ChunkTable.page,
                            ChunkTable.section, ChunkTable.text, ChunkTable.document_version,

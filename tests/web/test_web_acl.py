@@ -93,3 +93,25 @@ def _admin(world):
 
     info = world.services.accounts.user("admin")
     return Principal(info.id, info.username, info.role, "session")
+
+
+def test_a_small_collection_in_a_large_shared_index_is_still_found(app_factory, tmp_path):
+    """Team A's one document about parking must reach team A even when a hundred documents of
+    team B about parking fill the first candidates of the shared index."""
+    app = app_factory(retrieval_candidates=20)
+    many = tmp_path / "b"
+    many.mkdir()
+    for i in range(120):
+        (many / f"b-parking-{i}.md").write_text(
+            f"# Parking notice {i}\n\nCar park {i} of site B opens at {6 + i % 4}:00 for staff "
+            f"parking; permits for parking bay {i} are issued by the B estates desk.\n")
+    app.ingest.ingest_paths([many], collection="beta", progress=False)
+    (tmp_path / "a-parking.md").write_text(
+        "# Team A parking\n\nTeam A staff parking is in the north car park, level 2.\n")
+    app.ingest.ingest_paths([tmp_path / "a-parking.md"], collection="alpha", progress=False)
+    query = "who issues permits for a staff parking bay in the car park"
+    everyone = app.retriever.search(query, k=20)
+    assert all(h.collection == "beta" for h in everyone.hits)  # A's is not among the first 20
+    alpha = app.retriever.search(query, k=4, collections={"alpha"})
+    assert [h.doc_name for h in alpha.hits] == ["a-parking.md"]
+    assert alpha.timings_ms["widened_to"] > 20
