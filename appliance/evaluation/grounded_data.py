@@ -105,6 +105,16 @@ def with_citation(answer: str, number: int) -> str:
     return f"{answer.strip().rstrip('.').rstrip()} [{number}]."
 
 
+def cite_first(answer: str, number: int) -> str:
+    """The adapter's answer format: the source first, then the answer copied from it.
+
+    Every answer then starts with the same words, so the model's first token is a plain choice
+    between answering ("According") and refusing ("I"). With the citation at the end, the
+    answer's probability is spread over many different first words while the refusal's sits on
+    one, and greedy decoding refuses whenever it is unsure."""
+    return f"According to [{number}]: {answer.strip()}"
+
+
 def example(question: str, docs: Sequence[Doc], source: str | None, reply: str | None,
             count_tokens: CountTokens, n_ctx: int) -> dict | None:
     """One prompt/completion pair; None when the source passage does not fit the budget."""

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from ..chat import passage_label
 from ..prompts import REFUSAL, Passage, build_prompt
 from .factual_questions import factual_items
-from .grounded_data import Doc, QAItem, with_citation
+from .grounded_data import Doc, QAItem, cite_first
 
 CountTokens = Callable[[str], int]
 MIN_ANSWER_RECALL = 0.6  # share of the answer's content words a chunk must hold
@@ -59,8 +59,8 @@ def _pair(prompt: str, reply: str, source: str, ident: str, **extra: Any) -> dic
 
 def clapnq_retrieved(prompts: ServingPrompts, items: Iterable[QAItem],
                      max_answer_words: int = 110, progress: bool = False) -> list[dict]:
-    """CLAPnq questions over retrieved chunks: the answer and [n] of the chunk that holds it,
-    or the refusal (unanswerable, or the retriever did not bring the answer)."""
+    """CLAPnq questions over retrieved chunks: "According to [n]: " and the answer of the chunk
+    that holds it, or the refusal (unanswerable, or the retriever did not bring the answer)."""
     out = []
     for q in tqdm(list(items), desc="clapnq", disable=not progress, file=sys.stderr):
         built, hits = prompts.build(q.question)
@@ -70,7 +70,7 @@ def clapnq_retrieved(prompts: ServingPrompts, items: Iterable[QAItem],
             best = max(((answer_recall(answer, h.text), n) for n, h in enumerate(hits, 1)
                         if _doc_id(h) in q.passage_ids), default=best)
         if best[0] >= MIN_ANSWER_RECALL:
-            out.append(_pair(built.text, with_citation(answer, best[1]), "clapnq", q.id))
+            out.append(_pair(built.text, cite_first(answer, best[1]), "clapnq", q.id))
         else:
             kind = "clapnq-missed" if q.answerable else "clapnq-unanswerable"
             out.append(_pair(built.text, REFUSAL, kind, q.id))
@@ -113,7 +113,7 @@ def factual_retrieved(prompts: ServingPrompts, docs: Sequence[Doc], n_answer: in
                            if _doc_id(h) == doc.id and holds(h)), None)
             if number is None:
                 continue
-            out.append(_pair(built.text, with_citation(item.reply, number),
+            out.append(_pair(built.text, cite_first(item.reply, number),
                              f"factual-{item.kind}", ident, answer=item.answer))
             kinds[item.kind] = kinds.get(item.kind, 0) + 1
             answered += 1

@@ -35,12 +35,13 @@ def test_answer_cites_the_retrieved_chunk_that_holds_it(prompts):
     [ex] = clapnq_retrieved(prompts, [q])
     assert ex["prompt"].startswith(PREAMBLE) and ex["prompt"].endswith(
         "Question: when was the bell rock lighthouse completed\nAnswer:")
-    number = ex["completion"].strip().rsplit("[", 1)[1].split("]")[0]
+    number = ex["completion"].split("[", 1)[1].split("]")[0]
     source_line = next(line for line in ex["prompt"][len(PREAMBLE):].splitlines()
                        if line.startswith(f"[{number}] ("))
     assert "p1.md" in source_line and "1810" in source_line
-    assert ex["completion"].startswith(" The Bell Rock Lighthouse was completed in 1810")
-    assert ex["completion"].endswith(f" [{number}].\n") and ex["source"] == "clapnq"
+    assert ex["completion"] == (f" According to [{number}]: The Bell Rock Lighthouse was "
+                                "completed in 1810 by Robert Stevenson.\n")
+    assert ex["source"] == "clapnq"
 
 
 def test_missed_or_unanswerable_questions_teach_the_refusal(prompts):
