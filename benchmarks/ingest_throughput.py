@@ -1,6 +1,6 @@
 """End-to-end ingest throughput (extract, chunk, redact, embed, store, both indexes).
 
-    python benchmarks/ingest_throughput.py [--docs 1000] [--no-redact]
+    python benchmarks/ingest_throughput.py [--docs 1000]
 
 Ingests SciFact abstracts written out as markdown files into a fresh data dir through the
 real IngestService, twice: with the default PII policy (spaCy NER pseudonymises names at

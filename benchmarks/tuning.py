@@ -1,18 +1,17 @@
 """Reproduce the "grounded answers" adapter and the four-way comparison of docs/tuning.md.
 
     D=data/tuning-bench
-    python benchmarks/tuning.py --data-dir $D data prepare train        # about 1 h on 2 cores
-    python benchmarks/tuning.py --data-dir $D export eval compare --scale 1
-    python benchmarks/tuning.py --data-dir $D export eval compare plot  # scale 0.6 (default)
+    python benchmarks/tuning.py --data-dir $D data prepare train   # 1.5-2.5 h on 2 cores
+    python benchmarks/tuning.py --data-dir $D export eval compare plot
 
 Stages (each reuses what the previous ones left in the data dir): `data` builds the training
 JSONL from ../shared/data (CLAPnq + templated short factual questions over CLAPnq and SciFact
 passages, 60 + 60 CLAPnq questions held out), `prepare`, `train`, `export` and `eval` run
 `appliance tune ...`, `compare` answers held-out CLAPnq questions four ways (base, RAG, LoRA,
 RAG + LoRA) through the real ask flow and `plot` draws docs/tuning.png. Results go to
-<data-dir>/tuning/bench/. docs/tuning.md's figures used `threads = 1` in $D/appliance.toml for
-answering (llama.cpp with 2 threads was 4x slower on the shared 2-core box) and the default
-2 threads for training.
+<data-dir>/tuning/bench/. `--scale` exports the adapter scaled (llama.cpp's --lora-scaled)
+when a full-strength one fails the perplexity gate. On a box shared with other jobs, llama.cpp
+answers faster with `threads = 1` in $D/appliance.toml.
 """
 from __future__ import annotations
 
@@ -233,7 +232,7 @@ def main() -> None:
                    help="longest training example in tokens (longer ones are skipped)")
     p.add_argument("--learning-rate", type=float, default=5e-4)
     p.add_argument("--eval-limit", type=int, default=40)
-    p.add_argument("--scale", type=float, default=0.6, help="adapter scale at export")
+    p.add_argument("--scale", type=float, default=1.0, help="adapter scale at export")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--conditions", default="", help="compare only these (comma-separated: "
                    "base,RAG,LoRA,RAG + LoRA); results merge into comparison.json")
