@@ -8,7 +8,8 @@ Stages (each reuses what the previous ones left in the data dir): `data` builds 
 JSONL from ../shared/data (CLAPnq + templated short factual questions over CLAPnq and SciFact
 passages, 60 + 60 CLAPnq questions held out), `prepare`, `train`, `export` and `eval` run
 `appliance tune ...`, `compare` answers held-out CLAPnq questions four ways (base, RAG, LoRA,
-RAG + LoRA) through the real ask flow and `plot` draws docs/tuning.png. Results go to
+RAG + LoRA) through the real ask flow and `plot` draws docs/tuning.png (needs the `bench`
+extra: pip install -e '.[bench]'). Results go to
 <data-dir>/tuning/bench/. `--scale` exports the adapter scaled (llama.cpp's --lora-scaled)
 when a full-strength one fails the perplexity gate. On a box shared with other jobs, llama.cpp
 answers faster with `threads = 1` in $D/appliance.toml.
