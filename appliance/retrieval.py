@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .indexes import Indexes
 from .settings import Settings
@@ -16,6 +16,14 @@ from .store.tables import ChunkTable, DocumentTable
 
 
 WIDEN = 8  # candidate pool growth when the collection filter leaves too few hits
+
+# Built once: constructing a SQLAlchemy statement per search costs more than running it.
+_ROWS = (select(ChunkTable.id, ChunkTable.document_id, ChunkTable.page, ChunkTable.section,
+                ChunkTable.text, ChunkTable.document_version, DocumentTable.name,
+                DocumentTable.collection)
+         .join(DocumentTable, DocumentTable.id == ChunkTable.document_id)
+         .where(ChunkTable.id.in_(bindparam("ids", expanding=True))))
+_ROWS_IN = _ROWS.where(DocumentTable.collection.in_(bindparam("allowed", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class HybridRetriever:
         t_embed = t_dense = t0
         if fusion != "keyword":
             if vector is None:
-                vector = self.embedder.embed([query])[0]
+                vector = self.embedder.embed_query(query)
             t_embed = time.perf_counter()
             dense = self.indexes.vectors.search(vector, n)
             t_dense = time.perf_counter()
@@ -116,16 +124,12 @@ class HybridRetriever:
         while start < len(ranked):
             part = ranked[start:start + step]
             start, step = start + step, min(step * 4, 900)  # filtered searches walk far down
-            score_of = dict(part)
-            stmt = (select(ChunkTable.id, ChunkTable.document_id, ChunkTable.page,
-                           ChunkTable.section, ChunkTable.text, ChunkTable.document_version,
-                           DocumentTable.name, DocumentTable.collection)
-                    .join(DocumentTable, DocumentTable.id == ChunkTable.document_id)
-                    .where(ChunkTable.id.in_(list(score_of))))
+            params = {"ids": [chunk_id for chunk_id, _ in part]}
             if allowed is not None:
-                stmt = stmt.where(DocumentTable.collection.in_(sorted(allowed)))
+                params["allowed"] = sorted(allowed)
             with self.store.engine.connect() as conn:  # a read: no ORM session needed
-                rows = {r.id: r for r in conn.execute(stmt)}
+                rows = {r.id: r for r in conn.execute(_ROWS if allowed is None else _ROWS_IN,
+                                                      params)}
             for chunk_id, score in part:
                 r = rows.get(chunk_id)
                 if r is not None:

@@ -39,7 +39,8 @@ class Appliance:
     def embedder(self) -> SentenceEmbedder:
         return SentenceEmbedder(self.settings.embedder_path, self.settings.embed_batch_size,
                                 self.settings.threads, self.settings.embed_dtype,
-                                cache_dir=self.settings.models_dir)
+                                cache_dir=self.settings.models_dir,
+                                query_precision=self.settings.query_precision)
 
     @cached_property
     def indexes(self) -> Indexes:

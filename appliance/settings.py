@@ -37,6 +37,7 @@ class Settings:
     chunk_overlap: int = 32
     embed_batch_size: int = 16
     embed_dtype: str = "auto"
+    query_precision: str = "int8"
     retrieval_k: int = 4
     retrieval_candidates: int = 100
     fusion: str = "rrf"
@@ -73,6 +74,9 @@ class Settings:
         if self.embed_dtype not in ("auto", "float32", "bfloat16"):
             raise SettingsError(f"embed_dtype must be auto, float32 or bfloat16, "
                                 f"not {self.embed_dtype!r}")
+        if self.query_precision not in ("float32", "int8"):
+            raise SettingsError(f"query_precision must be float32 or int8, "
+                                f"not {self.query_precision!r}")
         self.collection_policy_map  # noqa: B018 - validates the format
         if self.fusion not in ("rrf", "dense", "keyword"):
             raise SettingsError(f"fusion must be rrf, dense or keyword, not {self.fusion!r}")

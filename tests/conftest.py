@@ -69,8 +69,10 @@ def model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def embedder():
     from appliance.engines.embedder import SentenceEmbedder
+    from appliance.settings import load_settings
 
-    return SentenceEmbedder(batch_size=16, threads=2)
+    precision = load_settings(environ={}).query_precision  # the query graph users get
+    return SentenceEmbedder(batch_size=16, threads=2, query_precision=precision)
 
 
 @pytest.fixture

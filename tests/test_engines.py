@@ -9,17 +9,41 @@ QUERIES = ["Who approves remote access to patient records?",
            "vpn", "How many days of annual leave does a nurse get after five years? " * 20]
 
 
-def test_onnx_query_embedding_matches_sentence_transformers(embedder):
-    assert embedder.warm_queries(), "the ONNX query graph should be usable for MiniLM"
+def test_onnx_query_embedding_matches_sentence_transformers(embedder, tmp_path):
+    from appliance.engines.embedder import SentenceEmbedder
+
+    exact = SentenceEmbedder(embedder.path, threads=2, cache_dir=tmp_path,
+                             query_precision="float32")
+    assert exact.warm_queries(), "the ONNX query graph should be usable for MiniLM"
+    assert embedder.warm_queries() and embedder.query_precision == "int8"  # the default
     reference = _float32_model(embedder)
     for query in QUERIES:
-        fast = embedder.embed([query])[0]
         slow = reference.encode([query], normalize_embeddings=True)[0]
         batched = embedder.embed([query, "another text"])[0]  # the ingest path (bf16 here)
-        assert fast.shape == (embedder.dim,)
-        assert abs(np.linalg.norm(fast) - 1) < 1e-3
-        assert float(fast @ slow) > 0.9999
-        assert float(fast @ batched) > 0.99
+        for graph, agreement in ((exact, 0.9999), (embedder, 0.98)):
+            fast = graph.embed_query(query)
+            assert fast.shape == (embedder.dim,)
+            assert abs(np.linalg.norm(fast) - 1) < 1e-3
+            assert float(fast @ slow) > agreement
+            assert float(fast @ batched) > min(agreement, 0.99)
+
+
+def test_int8_queries_rank_documents_as_float32_queries_do(embedder):
+    """The int8 graph's drift is small next to the gaps between documents: the same best
+    match for each question among the sample handbook's topics."""
+    docs = ["Passwords must be at least 14 characters long.",
+            "Annual leave for nurses rises to 30 days after five years of service.",
+            "Remote access to patient records requires the VPN and a hardware token.",
+            "Visitors sign in at reception and wear a badge at all times.",
+            "Backups of clinical systems run nightly and are tested every quarter."]
+    vectors = embedder.embed(docs)
+    reference = _float32_model(embedder)
+    for question in ("How long does a password have to be?", "How much leave does a nurse get?",
+                     "Can I open patient files from home?", "What must a visitor wear?",
+                     "How often are backups tested?"):
+        exact = reference.encode([question], normalize_embeddings=True)[0]
+        assert int(np.argmax(vectors @ embedder.embed_query(question))) == \
+            int(np.argmax(vectors @ exact))
 
 
 def test_the_query_graph_is_cached_and_a_corrupt_copy_is_rebuilt(embedder, tmp_path):
@@ -29,13 +53,17 @@ def test_the_query_graph_is_cached_and_a_corrupt_copy_is_rebuilt(embedder, tmp_p
     assert first.warm_queries()
     graph = next(tmp_path.glob("embedder-*.onnx"))
     assert graph.with_suffix(".json").is_file()
-    vector = first.embed(["vpn at home"])[0]
+    vector = first.embed_query("vpn at home")
     graph.write_bytes(graph.read_bytes()[:-100] + b"x" * 100)  # damaged on disk
     second = SentenceEmbedder(embedder.path, threads=1, cache_dir=tmp_path)
     assert second.warm_queries()
-    assert np.allclose(second.embed(["vpn at home"])[0], vector, atol=1e-6)
+    assert np.allclose(second.embed_query("vpn at home"), vector, atol=1e-6)
     sidecar = json.loads(graph.with_suffix(".json").read_text())
     assert hashlib.sha256(graph.read_bytes()).hexdigest() == sidecar["sha256"]  # exported again
+    int8 = SentenceEmbedder(embedder.path, threads=1, cache_dir=tmp_path, query_precision="int8")
+    assert int8.warm_queries()
+    assert sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.glob("embedder-*.onnx")) == \
+        ["float32.onnx", "int8.onnx"]  # one cached graph per precision
 
 
 def _float32_model(embedder):

@@ -45,6 +45,8 @@ def test_invalid_values_are_refused():
         load_settings({"chunk_size": 10, "chunk_overlap": 10}, environ={})
     with pytest.raises(SettingsError, match="fusion"):
         load_settings({"fusion": "magic"}, environ={})
+    with pytest.raises(SettingsError, match="query_precision"):
+        load_settings({"query_precision": "int4"}, environ={})
 
 
 def test_settings_are_frozen():

@@ -56,9 +56,11 @@ class SentenceEmbedder:
     """Batched, normalised embeddings; the tokenizer also drives chunking."""
 
     def __init__(self, path: str = "", batch_size: int = 16, threads: int | None = None,
-                 dtype: str = "auto", cache_dir: Path | None = None, fast_queries: bool = True):
+                 dtype: str = "auto", cache_dir: Path | None = None, fast_queries: bool = True,
+                 query_precision: str = "float32"):
         """`cache_dir` keeps the exported query graph between runs (else it is rebuilt per
-        process); `fast_queries=False` answers single texts with PyTorch too."""
+        process); `fast_queries=False` embeds queries with PyTorch too; `query_precision`
+        (float32 or int8) is the query graph's (see query_encoder.py)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from sentence_transformers import SentenceTransformer
@@ -89,6 +91,7 @@ class SentenceEmbedder:
         self._hash: str | None = None
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.fast_queries = fast_queries
+        self.query_precision = query_precision
         self._single: Any = None  # the ONNX query encoder; False when unusable
         self._single_lock = threading.Lock()
 
@@ -101,8 +104,6 @@ class SentenceEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if len(texts) == 1 and self.fast_queries and self._query_encoder():
-            return self._single.embed_one(texts[0])[None, :]
         # A few texts are fastest on one thread: waking an OpenMP team costs more than it
         # saves, and on a busy box the spin-waiting team makes a 7 ms query take 200 ms.
         small = len(texts) <= SMALL_BATCH
@@ -119,6 +120,13 @@ class SentenceEmbedder:
         return np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
 
     # -- the query path -------------------------------------------------------------------
+    def embed_query(self, text: str) -> np.ndarray:
+        """One search query's vector: through the ONNX query graph when it is usable.
+        Documents always go through `embed`, so stored vectors never depend on the graph."""
+        if self.fast_queries and self._query_encoder():
+            return self._single.embed_one(text)
+        return self.embed([text])[0]
+
     def warm_queries(self) -> bool:
         """Build (or load) the query graph now; True when queries use ONNX Runtime."""
         return bool(self.fast_queries and self._query_encoder())
@@ -135,7 +143,8 @@ class SentenceEmbedder:
             try:
                 self._single = load_query_encoder(self.path, self.model_hash,
                                                   copy.deepcopy(self.tokenizer),
-                                                  self.max_tokens, self.threads, self.cache_dir)
+                                                  self.max_tokens, self.threads, self.cache_dir,
+                                                  self.query_precision)
             except Exception as exc:  # noqa: BLE001 - an optimisation: eager always works
                 log.warning("query graph unavailable, using PyTorch for queries: %s", exc)
                 self._single = False
