@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 REFUSAL = "I don't know: the documents do not say."
+REFUSAL_OPENING = " " + REFUSAL  # as the model writes it after "Answer:"
 
 # A base model learns the task from the frame: one answered and one refused example.
 PREAMBLE = (

@@ -66,16 +66,23 @@ class Appliance:
         """The base GGUF plus the registry's active adapter, swapped in without a restart
         (a lora_adapter_path setting pins an adapter instead)."""
         from .engines.llm import LlamaGenerator
+        from .prompts import REFUSAL_OPENING
         from .tuning.live import LiveAdapterGenerator
+        from .tuning.registry import ActiveAdapter
 
         path, s = generator_path(self.settings), self.settings
 
-        def make(lora_path: str) -> LlamaGenerator:
-            return LlamaGenerator(str(path), s.context_size, s.threads, lora_path, s.temperature)
+        def make(adapter: ActiveAdapter | None) -> LlamaGenerator:
+            bias = s.fixed_refusal_bias
+            if bias is None:  # auto: the adapter's calibration, none for the base model
+                bias = adapter.refusal_bias if adapter else 0.0
+            return LlamaGenerator(str(path), s.context_size, s.threads,
+                                  adapter.path if adapter else "", s.temperature,
+                                  opening_bias={REFUSAL_OPENING: -bias})
 
         lora = s.lora_adapter_path
-        generator = LiveAdapterGenerator(make, self.adapters.active_state, lora,
-                                         sha256_file(Path(lora)) if lora else None)
+        pinned = ActiveAdapter(lora, sha256_file(Path(lora))) if lora else None
+        generator = LiveAdapterGenerator(make, self.adapters.active_state, pinned)
         generator.model_sha256 = sha256_file(path)  # recorded with every answer
         return generator
 

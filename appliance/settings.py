@@ -29,6 +29,8 @@ class Settings:
     embedder_path: str = ""
     lora_adapter_path: str = ""
     adapter_max_perplexity_rise: float = 0.05
+    refusal_bias: str = "auto"
+    calibration_min_refusal_accuracy: float = 0.8
     threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     context_size: int = 2048
     max_answer_tokens: int = 200
@@ -82,6 +84,9 @@ class Settings:
             raise SettingsError(f"fusion must be rrf, dense or keyword, not {self.fusion!r}")
         if self.adapter_max_perplexity_rise < 0:
             raise SettingsError("adapter_max_perplexity_rise must not be negative")
+        self.fixed_refusal_bias  # noqa: B018 - validates the format
+        if not 0 <= self.calibration_min_refusal_accuracy <= 1:
+            raise SettingsError("calibration_min_refusal_accuracy must be between 0 and 1")
         for name in ("threads", "context_size", "max_answer_tokens", "chunk_size",
                      "embed_batch_size", "retrieval_k", "retrieval_candidates", "max_file_bytes",
                      "web_port", "web_workers", "web_threads", "session_idle_minutes",
@@ -101,6 +106,20 @@ class Settings:
                                     f"not {item!r}")
             out[collection] = policy
         return out
+
+    @property
+    def fixed_refusal_bias(self) -> float | None:
+        """`refusal_bias` as a number, or None for "auto" (the active adapter's calibration)."""
+        if self.refusal_bias.strip().lower() == "auto":
+            return None
+        try:
+            value = float(self.refusal_bias)
+        except ValueError:
+            raise SettingsError(f"refusal_bias must be auto or a number of logits, "
+                                f"not {self.refusal_bias!r}") from None
+        if not -20 <= value <= 20:
+            raise SettingsError(f"refusal_bias must be between -20 and 20, not {value:g}")
+        return value
 
     # Derived locations: computed, not configured.
     @property

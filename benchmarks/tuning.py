@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 SHARED = ROOT.parent / "shared" / "data"
 STAGES = ("data", "prepare", "train", "export", "eval", "compare", "plot")
 HELD_OUT_PER_CLASS = 60
+DEV_PER_CLASS = 30  # a second hold-out that `eval` calibrates the refusal bias on
 TRAIN_CTX = 768  # training prompts are built to this budget (serving uses context_size)
 
 
@@ -51,7 +53,8 @@ def stage_data(args) -> None:
 
     qa, corpus = load_clapnq(args.clapnq)
     train_q, held = split_heldout(qa, HELD_OUT_PER_CLASS, seed=0)
-    held_passages = {p for q in held for p in q.passage_ids}
+    train_q, dev = split_heldout(train_q, DEV_PER_CLASS, seed=1)
+    held_passages = {p for q in held + dev for p in q.passage_ids}
     build = stage_data_retrieved if args.contexts == "retrieved" else stage_data_passages
     examples = build(args, train_q, corpus, held_passages)
     out = bench_dir(args)
@@ -59,10 +62,17 @@ def stage_data(args) -> None:
         for ex in examples:
             fh.write(json.dumps(ex, ensure_ascii=False) + "\n")
     (out / "heldout.json").write_text(json.dumps([q.id for q in held]))
+    dev_ids = {q.id for q in dev}
+    (out / "dev").mkdir(exist_ok=True)  # CLAPnq layout, for `tune eval --qa --corpus`
+    with open(args.clapnq / "qa.jsonl", encoding="utf-8") as src, \
+            open(out / "dev" / "qa.jsonl", "w", encoding="utf-8") as dst:
+        dst.writelines(line for line in src if json.loads(line)["id"] in dev_ids)
+    shutil.copyfile(args.clapnq / "corpus.jsonl", out / "dev" / "corpus.jsonl")
     kinds: dict[str, int] = {}
     for ex in examples:
         kinds[ex["source"]] = kinds.get(ex["source"], 0) + 1
-    print(f"{len(examples)} examples {kinds}; {len(held)} CLAPnq questions held out")
+    print(f"{len(examples)} examples {kinds}; {len(held)} CLAPnq questions held out for the "
+          f"comparison, {len(dev)} for calibration")
 
 
 def stage_data_retrieved(args, train_q, corpus, held_passages) -> list[dict]:
@@ -138,15 +148,18 @@ def stage_export(args) -> None:
 
 
 def stage_eval(args) -> None:
+    dev = bench_dir(args) / "dev"
     try:
         appliance(args, "tune", "eval", "--adapter", "latest", "--dataset", "grounded",
+                  "--qa", str(dev / "qa.jsonl"), "--corpus", str(dev / "corpus.jsonl"),
                   "--limit", str(args.eval_limit))
     except subprocess.CalledProcessError:
         print("the adapter regresses (see above); continuing the benchmark")
 
 
 def stage_compare(args) -> None:
-    from appliance.evaluation.comparison import CONDITIONS, balanced, compare_four_ways
+    from appliance.evaluation.comparison import (CONDITIONS, UNCALIBRATED, balanced,
+                                                 compare_four_ways)
     from appliance.evaluation.grounded_data import load_clapnq
     from appliance.model_files import generator_path
     from appliance.services import build_services
@@ -164,18 +177,20 @@ def stage_compare(args) -> None:
     ids = [q.id for q in balanced([q for q in qa if q.id in held], args.compare_limit)]
     result = compare_four_ways(settings, build_services, args.clapnq, ids,
                                str(generator_path(settings)), adapter.path if adapter else "",
-                               progress=True, only=only)
+                               progress=True, only=only,
+                               refusal_bias=adapter.refusal_bias if adapter else 0.0)
     path = bench_dir(args) / "comparison.json"
     merged = json.loads(path.read_text()) if path.is_file() else {"conditions": {}}
     if merged.get("question_ids") not in (None, ids):
         merged = {"conditions": {}}  # another question set: start over
     merged["conditions"].update(result["conditions"])
-    merged["conditions"] = {c[0]: merged["conditions"][c[0]] for c in CONDITIONS
+    merged["conditions"] = {c[0]: merged["conditions"][c[0]] for c in CONDITIONS + (UNCALIBRATED,)
                             if c[0] in merged["conditions"]}
     merged.update(questions=result["questions"], answerable=result["answerable"],
                   question_ids=ids, threads=settings.threads)
     if adapter:
         merged["adapter"] = {"version": adapter.version, "sha256": adapter.sha256,
+                             "refusal_bias": adapter.refusal_bias,
                              "training": adapter.training, "metrics": adapter.metrics}
     path.write_text(json.dumps(merged, indent=1))
     if adapter:  # keep each export scale's comparison for the plot
@@ -232,7 +247,8 @@ def main() -> None:
     p.add_argument("--max-length", type=int, default=1400,
                    help="longest training example in tokens (longer ones are skipped)")
     p.add_argument("--learning-rate", type=float, default=5e-4)
-    p.add_argument("--eval-limit", type=int, default=40)
+    p.add_argument("--eval-limit", type=int, default=60,
+                   help="eval-split examples and calibration questions (half answerable)")
     p.add_argument("--scale", type=float, default=1.0, help="adapter scale at export")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--conditions", default="", help="compare only these (comma-separated: "

@@ -35,7 +35,7 @@ def cmd_list(args) -> int:
         summary = i.metrics.get("summary") or ("not evaluated" if not i.metrics else "")
         print(f"{mark} v{i.version:<3} {i.name:24} sha256 {i.sha256[:12]}  base "
               f"{i.base_sha256[:12]}  data {(i.data_sha256 or '-')[:12]}  by {i.created_by} "
-              f"{i.created_at[:19]}  {summary}")
+              f"{i.created_at[:19]}  refusal bias {i.refusal_bias:+g}  {summary}")
     return 0
 
 

@@ -3,16 +3,27 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from ..errors import ModelError
 
 
+REPEAT_PENALTY = 1.1
+
+# Called with the first answer position's logits, before any bias.
+OpeningObserver = Callable[["object"], None]
+
+
 class LlamaGenerator:
-    """Greedy, streamed completion; one llama context, used by one caller at a time."""
+    """Greedy, streamed completion; one llama context, used by one caller at a time.
+
+    `opening_bias` maps texts to logit offsets applied at the first answer token only, to the
+    first token of each text: a calibrated adapter answers rather than refuses when unsure
+    (see appliance/evaluation/calibration.py)."""
 
     def __init__(self, model_path: str, n_ctx: int = 2048, threads: int = 2,
-                 lora_path: str = "", temperature: float = 0.0, seed: int = 0):
+                 lora_path: str = "", temperature: float = 0.0, seed: int = 0,
+                 opening_bias: Mapping[str, float] | None = None):
         from llama_cpp import Llama
 
         if not Path(model_path).is_file():
@@ -32,20 +43,55 @@ class LlamaGenerator:
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load {model_path}: {exc}") from exc
         self._lock = threading.Lock()
+        self.opening_bias = dict(opening_bias or {})
+
+    def first_token(self, text: str) -> int:
+        """The id of the first token of `text` (as it follows a prompt, e.g. " I")."""
+        ids = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        if not ids:
+            raise ModelError(f"cannot tokenize {text!r}")
+        return int(ids[0])
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]:
-        """Yield text pieces as they are decoded; stops at a stop sequence or max_tokens."""
+    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str],
+               opening_bias: Mapping[str, float] | None = None,
+               on_opening: OpeningObserver | None = None) -> Iterator[str]:
+        """Yield text pieces as they are decoded; stops at a stop sequence or max_tokens.
+        `opening_bias` replaces the generator's own for this call; `on_opening` sees the first
+        position's logits."""
+        bias = self.opening_bias if opening_bias is None else opening_bias
+        bias = {text: value for text, value in bias.items() if value}
+        processors = self._opening(bias, on_opening) if bias or on_opening else None
         with self._lock:
             pieces = self.llm.create_completion(prompt, max_tokens=max_tokens, stop=list(stop),
                                                 temperature=self.temperature, top_k=1,
-                                                repeat_penalty=1.1, stream=True)
+                                                repeat_penalty=REPEAT_PENALTY, stream=True,
+                                                logits_processor=processors)
             for part in pieces:
                 text = part["choices"][0]["text"]
                 if text:
                     yield text
+
+    def _opening(self, bias: Mapping[str, float], observe: OpeningObserver | None):
+        """A logits processor acting on the first sampled position only."""
+        from llama_cpp import LogitsProcessorList
+
+        offsets = {self.first_token(text): value for text, value in bias.items()}
+        done = [False]
+
+        def first_position(input_ids, logits):
+            if done[0]:
+                return logits
+            done[0] = True
+            if observe is not None:
+                observe(logits.copy())
+            for token, value in offsets.items():
+                logits[token] += value
+            return logits
+
+        return LogitsProcessorList([first_position])
 
     def last_usage(self) -> int:
         """Tokens in the context after the last call (prompt + completion)."""

@@ -4,6 +4,7 @@ with the adapter and decides whether it may be activated."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
@@ -20,6 +21,8 @@ from ..tuning.paths import dataset_dir
 from ..tuning.perplexity import perplexity_check
 from ..tuning.registry import regression_reasons
 from .answers import MARKER, AnswerRecord, summarize
+from ..chat import ChatService
+from .calibration import Probe, ProbingGenerator, at_bias, calibrate, probe_chat
 from .comparison import balanced, corpus_app, make_generator, run_conditions
 from .grounded_data import load_clapnq
 
@@ -34,6 +37,11 @@ def prompt_sources(prompt: str) -> int:
     return len(SOURCE_LINE.findall(prompt.rsplit("Sources:\n", 1)[1]))
 
 
+def _split_example(ex: dict) -> tuple[bool, tuple[str, ...], int]:
+    reference = MARKER.sub("", ex["completion"]).strip()
+    return not is_refusal(reference), (reference,), prompt_sources(ex["prompt"])
+
+
 def split_records(generator: Any, examples: Sequence[dict], max_tokens: int,
                   progress: bool = False, desc: str = "eval split") -> list[AnswerRecord]:
     """Answer each eval-split prompt; its completion is the reference (a refusal: unanswerable)."""
@@ -41,13 +49,26 @@ def split_records(generator: Any, examples: Sequence[dict], max_tokens: int,
     for ex in tqdm(examples, desc=desc, disable=not progress, file=sys.stderr):
         started = time.perf_counter()
         text = "".join(generator.stream(ex["prompt"], max_tokens, STOP)).strip()
-        reference = MARKER.sub("", ex["completion"]).strip()
-        sources = prompt_sources(ex["prompt"])
-        records.append(AnswerRecord(not is_refusal(reference), (reference,), text,
-                                    is_refusal(text) or not text,
+        answerable, references, sources = _split_example(ex)
+        records.append(AnswerRecord(answerable, references, text, is_refusal(text) or not text,
                                     tuple(cited_numbers(text, sources)), sources,
                                     time.perf_counter() - started))
     return records
+
+
+def split_probes(probing: ProbingGenerator, examples: Sequence[dict], max_tokens: int,
+                 progress: bool = False) -> list[Probe]:
+    """The eval split through a probing generator: each prompt's flip threshold and answer."""
+    probes = []
+    for ex in tqdm(examples, desc="eval split adapter", disable=not progress, file=sys.stderr):
+        started = time.perf_counter()
+        text = "".join(probing.stream(ex["prompt"], max_tokens, STOP)).strip()
+        answerable, references, sources = _split_example(ex)
+        threshold = math.inf if is_refusal(text) or not text else probing.threshold
+        probes.append(Probe(answerable, references, threshold, text,
+                            tuple(cited_numbers(text, sources)), sources,
+                            time.perf_counter() - started))
+    return probes
 
 
 def _read_split(path: Path, limit: int) -> list[dict]:
@@ -66,29 +87,42 @@ def evaluate_adapter(app: Any, build: Callable, version: str, dataset: str | Non
     settings = app.settings
     model = str(generator_path(settings))
     tasks: dict[str, dict] = {}
+    probes: dict[str, list[Probe]] = {}
     dataset = dataset or info.training.get("dataset")
     if dataset:
         examples = _read_split(dataset_dir(settings, dataset) / "eval.jsonl", limit)
         if examples:
-            tasks["eval_split"] = {}
-            for side, lora in (("base", ""), ("adapter", info.path)):
-                gen = make_generator(settings, model, lora)
-                tasks["eval_split"][side] = summarize(split_records(
-                    gen, examples, settings.max_answer_tokens, progress, f"eval split {side}"))
+            base = make_generator(settings, model)
+            tasks["eval_split"] = {"base": summarize(split_records(
+                base, examples, settings.max_answer_tokens, progress, "eval split base"))}
+            probing = ProbingGenerator(make_generator(settings, model, info.path))
+            probes["eval_split"] = split_probes(probing, examples, settings.max_answer_tokens,
+                                                progress)
     if qa is not None and corpus is not None:
         items = balanced(_qa_items(qa), limit)
         with corpus_app(settings, build, corpus, progress) as rag_app:
-            result = run_conditions(rag_app, model, info.path, items,
-                                    (("base", True, False), ("adapter", True, True)), progress)
-        tasks["retrieval"] = {k: {m: v for m, v in r.items() if m != "answers"}
-                              for k, r in result.items()}
+            result = run_conditions(rag_app, model, info.path, items, (("base", True, False),),
+                                    progress)
+            probing = ProbingGenerator(make_generator(settings, model, info.path))
+            chat = ChatService(rag_app.settings, rag_app.retriever, probing,
+                               redactor=rag_app.redactor, audit=None)
+            probes["retrieval"] = probe_chat(chat, probing, items, progress)
+        tasks["retrieval"] = {"base": {m: v for m, v in result["base"].items()
+                                       if m != "answers"}}
+    calibration = calibrate(probes, settings)
+    for task, answered in probes.items():  # the adapter as it will serve, and at bias 0
+        tasks[task]["adapter"] = at_bias(answered, calibration["refusal_bias"])
+        if calibration["refusal_bias"]:
+            tasks[task]["adapter_bias0"] = at_bias(answered, 0.0)
     text = general_text.read_text(encoding="utf-8") if general_text else None
     metrics = {"perplexity": perplexity_check(model, info.path, text, settings.threads),
-               "tasks": tasks, "evaluated_at": datetime.now(timezone.utc).isoformat(
-                   timespec="seconds"), "limit": limit}
+               "tasks": tasks, "calibration": calibration,
+               "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "limit": limit}
     regressions = regression_reasons(metrics, app.adapters.max_perplexity_rise)
     metrics["summary"] = _summary(metrics, regressions)
-    app.adapters.set_metrics(info.version, metrics)
+    app.adapters.set_metrics(info.version, metrics,
+                             calibration["chosen"] if calibration["task"] else None)
     return {"version": info.version, "name": info.name, **metrics, "regressions": regressions}
 
 
@@ -119,6 +153,18 @@ def format_report(report: dict) -> str:
         for m in METRICS:
             b, a = sides["base"].get(m), sides["adapter"].get(m)
             lines.append("    " + m.ljust(20) + _fmt(b).rjust(10) + _fmt(a).rjust(10))
+    cal = report.get("calibration") or {}
+    if cal.get("task"):
+        lines.append(f"  refusal bias {cal['refusal_bias']:+g} (calibrated on {cal['task']}: "
+                     f"{cal['chosen']:+g}, the best answer F1 keeping refusal accuracy >= "
+                     f"{100 * cal['min_refusal_accuracy']:.0f}%"
+                     + ("" if cal["met_floor"] else ", which no bias reached") + ")")
+        for task, sides in report["tasks"].items():
+            if "adapter_bias0" in sides:
+                b0 = sides["adapter_bias0"]
+                lines.append(f"    {task} at bias 0: F1 {b0['answer_f1']:.3f}, refusal accuracy "
+                             f"{b0['refusal_accuracy']:.3f}, false refusals "
+                             f"{b0['false_refusal_rate']:.3f}")
     if report["regressions"]:
         lines.append("REGRESSION: " + "; ".join(report["regressions"]))
         lines.append("activation will be refused unless forced")

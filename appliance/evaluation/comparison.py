@@ -13,14 +13,17 @@ from typing import Any, Callable, Iterator, Sequence
 from tqdm import tqdm
 
 from ..chat import ChatService
-from ..prompts import cited_numbers
+from ..prompts import REFUSAL_OPENING, cited_numbers
 from ..settings import Settings
 from .answers import AnswerRecord, summarize
 from .grounded_data import QAItem, load_clapnq
 from .retrieval_eval import corpus_files, read_jsonl
 
+# (name, retrieval, adapter); adapter conditions answer with the adapter's refusal bias, or
+# with the bias a fourth element fixes.
 CONDITIONS = (("base", False, False), ("RAG", True, False), ("LoRA", False, True),
               ("RAG + LoRA", True, True))
+UNCALIBRATED = ("RAG + LoRA, bias 0", True, True, 0.0)
 
 
 @contextmanager
@@ -41,11 +44,12 @@ def corpus_app(settings: Settings, build: Callable[[Settings], Any], corpus: Pat
             app.close()
 
 
-def make_generator(settings: Settings, model_path: str, lora_path: str = ""):
+def make_generator(settings: Settings, model_path: str, lora_path: str = "",
+                   refusal_bias: float = 0.0):
     from ..engines.llm import LlamaGenerator
 
     return LlamaGenerator(model_path, settings.context_size, settings.threads, lora_path,
-                          settings.temperature)
+                          settings.temperature, opening_bias={REFUSAL_OPENING: -refusal_bias})
 
 
 def answer_all(chat: ChatService, items: Sequence[QAItem], retrieval: bool,
@@ -68,15 +72,17 @@ def balanced(items: Sequence[QAItem], limit: int) -> list[QAItem]:
 
 
 def run_conditions(app: Any, model_path: str, adapter_path: str, items: Sequence[QAItem],
-                   conditions=CONDITIONS, progress: bool = False) -> dict[str, dict]:
+                   conditions=CONDITIONS, progress: bool = False,
+                   refusal_bias: float = 0.0) -> dict[str, dict]:
     """{condition: summary}; each condition answers every item through ChatService.ask."""
     out: dict[str, dict] = {}
-    generators: dict[bool, Any] = {}
-    for name, retrieval, lora in conditions:
-        if lora not in generators:
-            generators[lora] = make_generator(app.settings, model_path,
-                                              adapter_path if lora else "")
-        chat = ChatService(app.settings, app.retriever, generators[lora],
+    generators: dict[tuple, Any] = {}
+    for name, retrieval, lora, *fixed in conditions:
+        key = (lora, (fixed[0] if fixed else refusal_bias) if lora else 0.0)
+        if key not in generators:
+            generators[key] = make_generator(app.settings, model_path,
+                                             adapter_path if lora else "", key[1])
+        chat = ChatService(app.settings, app.retriever, generators[key],
                            redactor=app.redactor, audit=None)
         records = answer_all(chat, items, retrieval, progress, desc=name)
         out[name] = summarize(records)
@@ -86,14 +92,18 @@ def run_conditions(app: Any, model_path: str, adapter_path: str, items: Sequence
 
 def compare_four_ways(settings: Settings, build: Callable[[Settings], Any], clapnq_dir: Path,
                       question_ids: Sequence[str], model_path: str, adapter_path: str,
-                      progress: bool = False, only: Sequence[str] = ()) -> dict:
-    """The product comparison on the chosen CLAPnq questions (e.g. the held-out part);
-    `only` names a subset of the conditions to run."""
+                      progress: bool = False, only: Sequence[str] = (),
+                      refusal_bias: float = 0.0) -> dict:
+    """The product comparison on the chosen CLAPnq questions (e.g. the held-out part), the
+    adapter answering with `refusal_bias`; with a non-zero bias RAG + LoRA also runs at bias
+    0. `only` names a subset of the conditions to run."""
     qa, _ = load_clapnq(clapnq_dir)
     by_id = {q.id: q for q in qa}
     items = [by_id[i] for i in question_ids if i in by_id]
-    chosen = [c for c in CONDITIONS if not only or c[0] in only]
+    every = CONDITIONS + ((UNCALIBRATED,) if refusal_bias else ())
+    chosen = [c for c in every if not only or c[0] in only]
     with corpus_app(settings, build, Path(clapnq_dir) / "corpus.jsonl", progress) as app:
-        conditions = run_conditions(app, model_path, adapter_path, items, chosen, progress)
+        conditions = run_conditions(app, model_path, adapter_path, items, chosen, progress,
+                                    refusal_bias)
     return {"questions": len(items), "answerable": sum(q.answerable for q in items),
             "conditions": conditions}

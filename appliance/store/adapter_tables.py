@@ -1,7 +1,7 @@
 """ORM table for the adapter registry: one row per registered LoRA adapter version."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .tables import Base
@@ -24,6 +24,8 @@ class AdapterTable(Base):
     data_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     training: Mapped[str] = mapped_column(Text, default="{}")  # JSON: config, time, loss
     metrics: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the last `tune eval`
+    # Logits taken off the refusal's first token when serving (calibrated by `tune eval`).
+    refusal_bias: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
     created_at: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

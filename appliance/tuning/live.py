@@ -1,9 +1,9 @@
 """The generator the appliance serves: the base GGUF plus the registry's active adapter.
 
 Before each answer it asks the registry which adapter is active (one indexed row read) and,
-when that changed since the last answer, loads a new llama context with the new adapter (or
-none) and swaps it in; answers already streaming finish on the old one. No restart needed,
-and every process serving the same data dir follows the same registry row.
+when that changed since the last answer (another adapter, none, or a re-calibrated refusal
+bias), loads a new llama context and swaps it in; answers already streaming finish on the old
+one. No restart needed, and every process serving the same data dir follows the same row.
 """
 from __future__ import annotations
 
@@ -11,54 +11,59 @@ import logging
 import threading
 from typing import Callable, Iterator, Sequence
 
+from .registry import ActiveAdapter
+
 log = logging.getLogger(__name__)
+KEEP = object()  # the registry could not be read: keep what is served
 
 
 class LiveAdapterGenerator:
-    """Wraps a generator factory `make(lora_path)`; same surface as LlamaGenerator."""
+    """Wraps a generator factory `make(adapter or None)`; same surface as LlamaGenerator."""
 
-    def __init__(self, make: Callable[[str], object], active_state: Callable[[], object],
-                 pinned_path: str = "", pinned_sha256: str | None = None):
+    def __init__(self, make: Callable[[ActiveAdapter | None], object],
+                 active_state: Callable[[], ActiveAdapter | None],
+                 pinned: ActiveAdapter | None = None):
         self._make = make
         self._active_state = active_state
-        self._pinned = pinned_path
+        self._pinned = pinned
         self._swap = threading.Lock()
         self.model_sha256: str | None = None
-        if pinned_path:  # an operator-pinned adapter (lora_adapter_path) wins over the registry
-            self._key, self.adapter_sha256 = pinned_path, pinned_sha256
-            self._gen = make(pinned_path)
-        else:
-            state = self._state()
-            self._key, self.adapter_sha256 = (state[1], state[1]) if state else ("", None)
-            self._gen = make(state[0] if state else "")
+        # An operator-pinned adapter (lora_adapter_path) wins over the registry.
+        self._served = pinned if pinned else self._state()
+        if self._served is KEEP:
+            self._served = None
+        self._gen = make(self._served)
+
+    @property
+    def adapter_sha256(self) -> str | None:
+        """The adapter that produces the next answer (recorded with it in the audit log)."""
+        return self._served.sha256 if self._served else None
 
     def _state(self):
         try:
             return self._active_state()
         except Exception as exc:  # noqa: BLE001 - a registry hiccup must not stop answers
             log.error("adapter registry unreadable, keeping the current adapter: %s", exc)
-            return ("keep", self._key) if self._key else None
+            return KEEP
 
     def sync(self) -> None:
         """Load the registry's active adapter if it is not the one being served."""
         if self._pinned:
             return
         state = self._state()
-        key = state[1] if state else ""
-        if key == self._key:
+        if state is KEEP or state == self._served:
             return
         with self._swap:
-            if key == self._key:
+            if state == self._served:
                 return
             try:
-                gen = self._make(state[0] if state else "")
+                gen = self._make(state)
             except Exception as exc:  # noqa: BLE001 - keep serving what is loaded
-                log.error("cannot load adapter %s, still serving %s: %s", key[:12] or "none",
-                          self._key[:12] or "the base model", exc)
+                log.error("cannot load adapter %s, still serving %s: %s",
+                          _name(state), _name(self._served), exc)
                 return
-            self._gen, self._key = gen, key
-            self.adapter_sha256 = key or None
-            log.info("now serving adapter %s", key[:12] if key else "none")
+            self._gen, self._served = gen, state
+            log.info("now serving %s", _name(state))
 
     @property
     def current(self):
@@ -78,3 +83,9 @@ class LiveAdapterGenerator:
 
     def last_usage(self) -> int:
         return self._gen.last_usage()
+
+
+def _name(adapter: ActiveAdapter | None) -> str:
+    if adapter is None:
+        return "the base model"
+    return f"adapter {(adapter.sha256 or adapter.path)[:12]} (refusal bias {adapter.refusal_bias:g})"

@@ -36,11 +36,21 @@ class AdapterInfo:
     activated_by: str | None = None
     activated_at: str | None = None
     regressions: tuple[str, ...] = ()
+    refusal_bias: float = 0.0
 
     def to_json(self) -> dict:
         out = dict(self.__dict__)
         out["regressions"] = list(self.regressions)
         return out
+
+
+@dataclass(frozen=True)
+class ActiveAdapter:
+    """What the serving generator is built from: the file and how it answers."""
+
+    path: str
+    sha256: str | None
+    refusal_bias: float = 0.0
 
 
 def sha256_of(path: Path) -> str:
@@ -86,7 +96,8 @@ class AdapterRegistry:
                            row.data_sha256, row.created_by, row.created_at, bool(row.active),
                            json.loads(row.training or "{}"), metrics, row.activated_by,
                            row.activated_at,
-                           tuple(regression_reasons(metrics, self.max_perplexity_rise)))
+                           tuple(regression_reasons(metrics, self.max_perplexity_rise)),
+                           float(row.refusal_bias or 0.0))
 
     def register(self, gguf_file: Path, name: str, base_sha256: str, data_sha256: str | None,
                  training: dict, created_by: str | None) -> AdapterInfo:
@@ -135,17 +146,23 @@ class AdapterRegistry:
             row = s.scalars(select(AdapterTable).where(AdapterTable.active.is_(True))).first()
             return self._info(row) if row else None
 
-    def active_state(self) -> tuple[str, str] | None:
-        """(path, sha256) of the active adapter: the cheap check made before each answer."""
+    def active_state(self) -> ActiveAdapter | None:
+        """The active adapter's file, hash and refusal bias: the cheap check made before each
+        answer."""
         with self.store.session() as s:
-            row = s.execute(select(AdapterTable.path, AdapterTable.sha256)
+            row = s.execute(select(AdapterTable.path, AdapterTable.sha256,
+                                   AdapterTable.refusal_bias)
                             .where(AdapterTable.active.is_(True))).first()
-            return (row[0], row[1]) if row else None
+            return ActiveAdapter(row[0], row[1], float(row[2] or 0.0)) if row else None
 
-    def set_metrics(self, version: int | str, metrics: dict) -> AdapterInfo:
+    def set_metrics(self, version: int | str, metrics: dict,
+                    refusal_bias: float | None = None) -> AdapterInfo:
+        """Store a `tune eval` result (and the refusal bias it calibrated, when it did)."""
         with self.store.session() as s:
             row = self._row(s, version)
             row.metrics = json.dumps(metrics)
+            if refusal_bias is not None:
+                row.refusal_bias = float(refusal_bias)
             s.flush()
             return self._info(row)
 

@@ -8,6 +8,7 @@ import pytest
 from appliance.errors import NotFoundError
 from appliance.tuning import TuningError
 from appliance.tuning.live import LiveAdapterGenerator
+from appliance.tuning.registry import ActiveAdapter
 
 GOOD = {"perplexity": {"base": 10.0, "adapter": 10.2, "rise": 0.02},
         "tasks": {"eval_split": {"base": {"answer_f1": 0.2}, "adapter": {"answer_f1": 0.5}}}}
@@ -91,10 +92,11 @@ def test_base_model_mismatch_is_refused(registry):
 class FakeGenerator:
     n_ctx = 2048
 
-    def __init__(self, lora_path):
-        if lora_path.endswith("broken.gguf"):
+    def __init__(self, adapter):
+        self.lora_path = adapter.path if adapter else ""
+        if self.lora_path.endswith("broken.gguf"):
             raise RuntimeError("bad file")
-        self.lora_path = lora_path
+        self.refusal_bias = adapter.refusal_bias if adapter else 0.0
 
     def count_tokens(self, text):
         return len(text.split())
@@ -109,9 +111,9 @@ class FakeGenerator:
 def test_live_generator_follows_the_registry_without_restart(registry):
     made = []
 
-    def make(path):
-        made.append(path)
-        return FakeGenerator(path)
+    def make(adapter):
+        made.append(adapter.path if adapter else "")
+        return FakeGenerator(adapter)
 
     live = LiveAdapterGenerator(make, registry.active_state)
     assert "".join(live.stream("q", 5, [])) == "served by base" and live.adapter_sha256 is None
@@ -125,6 +127,20 @@ def test_live_generator_follows_the_registry_without_restart(registry):
     assert "".join(live.stream("q", 5, [])) == "served by base" and live.adapter_sha256 is None
 
 
+def test_a_recalibrated_refusal_bias_reaches_the_live_generator(registry):
+    live = LiveAdapterGenerator(FakeGenerator, registry.active_state)
+    info = registry.add("good")
+    registry.activate(info.version, "ops")
+    list(live.stream("q", 5, []))
+    assert live.current.refusal_bias == 0.0
+    registry.set_metrics(info.version, GOOD, refusal_bias=1.75)  # `tune eval` again
+    assert registry.get(info.version).refusal_bias == 1.75
+    list(live.stream("q", 5, []))
+    assert live.current.refusal_bias == 1.75 and live.adapter_sha256 == info.sha256
+    registry.set_metrics(info.version, GOOD)  # metrics only: the bias stays
+    assert registry.active_state() == ActiveAdapter(info.path, info.sha256, 1.75)
+
+
 def test_live_generator_keeps_serving_when_an_adapter_fails_to_load(registry, caplog):
     live = LiveAdapterGenerator(FakeGenerator, registry.active_state)
     broken = registry.add("broken")
@@ -135,7 +151,8 @@ def test_live_generator_keeps_serving_when_an_adapter_fails_to_load(registry, ca
 
 
 def test_pinned_adapter_setting_wins(registry):
-    live = LiveAdapterGenerator(FakeGenerator, registry.active_state, "/pinned.gguf", "p" * 64)
+    live = LiveAdapterGenerator(FakeGenerator, registry.active_state,
+                                ActiveAdapter("/pinned.gguf", "p" * 64))
     registry.activate(registry.add().version, "ops")
     assert "".join(live.stream("q", 5, [])) == "served by /pinned.gguf"
     assert live.adapter_sha256 == "p" * 64

@@ -53,9 +53,18 @@ def test_eval_stores_metrics_and_gates_activation(tuned, capsys):
     assert split["adapter"]["answer_f1"] >= split["base"]["answer_f1"]
     assert split["adapter"]["citation_rate"] == 1.0
 
+    # calibrated on the eval split (no retrieval task given); the adapter metrics are the ones
+    # it serves with, and the bias it serves with is on its registry row
+    cal = report["calibration"]
+    assert cal["task"] == "eval_split" and cal["refusal_bias"] == cal["chosen"]
+    assert [c["bias"] for c in cal["curve"]] == sorted(c["bias"] for c in cal["curve"])
+    served = next(c for c in cal["curve"] if c["bias"] == cal["chosen"])
+    assert served["answer_f1"] == split["adapter"]["answer_f1"]
+
     assert cli(tuned, "adapters", "list", "--json") == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["metrics"]["perplexity"] == ppl and row["created_by"] == "tester"
+    assert row["refusal_bias"] == cal["chosen"]
     assert row["base_sha256"] and row["data_sha256"] and not row["active"]
 
     if report["regressions"]:
