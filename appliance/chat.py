@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from .answer_check import AnswerCheck
 from .audit import ASK, ask_details
 from .prompts import (REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers,
                       is_refusal)
@@ -34,6 +35,7 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     refused: bool = False
     redactions: dict[str, int] = field(default_factory=dict)
+    relevance: float | None = None  # the answer check's cosine, when it was measured
 
     def to_json(self) -> dict:
         return {"answer": self.answer,
@@ -57,14 +59,18 @@ class ChatService:
 
     def __init__(self, settings: Settings, retriever: HybridRetriever, generator: Any,
                  redactor: Any = None, audit: Any = None,
-                 redactor_for: Callable[[str], Any] | None = None):
-        """`redactor` guards prompt and output; `redactor_for(collection)` guards context."""
+                 redactor_for: Callable[[str], Any] | None = None,
+                 check: AnswerCheck | None = None):
+        """`redactor` guards prompt and output; `redactor_for(collection)` guards context;
+        `check` measures each answer's relevance and, while it serves a threshold, holds the
+        answer back until it is complete and replaces an irrelevant one by the refusal."""
         self.redactor_for = redactor_for
         self.settings = settings
         self.retriever = retriever
         self.generator = generator
         self.redactor = redactor
         self.audit = audit
+        self.check = check
 
     def ask(self, question: str, collections: Iterable[str] | None = None,
             actor: str | None = None, **kw: Any) -> Answer:
@@ -91,31 +97,46 @@ class ChatService:
                              self.generator.n_ctx, self.settings.max_answer_tokens)
         pieces: list[str] = []
         t_first = None
+        relevance = None
         if retrieval and built.used == 0:
             pieces.append(REFUSAL)  # nothing readable to answer from: don't let the model guess
             yield REFUSAL
         else:
-            out = self.redactor.stream("output", scope) if self.redactor else None
-            for piece in self.generator.stream(built.text, self.settings.max_answer_tokens, STOP):
+            threshold = self.check.threshold() if self.check else None
+            for piece in self._generate(built.text, scope, counts):
                 if t_first is None:
                     t_first = time.perf_counter()
-                safe = out.feed(piece) if out else piece
-                if safe:
-                    pieces.append(safe)
-                    yield safe
-            if out:
-                rest = out.flush()
-                if rest:
-                    pieces.append(rest)
-                    yield rest
-                counts.update(out.counts)
+                pieces.append(piece)
+                if threshold is None:
+                    yield piece
+            text = "".join(pieces).strip()
+            if self.check is not None and text and not is_refusal(text):
+                relevance = self.check.relevance(question, text)
+                if threshold is not None and (relevance is None or relevance < threshold):
+                    pieces = [REFUSAL]  # the answer does not address the question
+            if threshold is not None:
+                yield "".join(pieces).strip()
         t_end = time.perf_counter()
         text = "".join(pieces).strip()
         answer = self._finish(text, hits[:built.used], passages[:built.used], built.tokens,
                               t0, t_retrieved, t_first or t_end, t_end)
         answer.redactions = dict(counts)
+        answer.relevance = relevance
         self._audit(question, answer, actor, collections)
         yield answer
+
+    def _generate(self, prompt: str, scope: str | None, counts: Counter) -> Iterator[str]:
+        """The model's answer as redacted pieces (the output redactor is stream-safe)."""
+        out = self.redactor.stream("output", scope) if self.redactor else None
+        for piece in self.generator.stream(prompt, self.settings.max_answer_tokens, STOP):
+            safe = out.feed(piece) if out else piece
+            if safe:
+                yield safe
+        if out:
+            rest = out.flush()
+            if rest:
+                yield rest
+            counts.update(out.counts)
 
     def _finish(self, text: str, hits: list[Hit], passages: list[Passage], prompt_tokens: int,
                 t0: float, t_retrieved: float, t_first: float, t_end: float) -> Answer:

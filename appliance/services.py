@@ -96,12 +96,28 @@ class Appliance:
                                self.settings.adapter_max_perplexity_rise)
 
     @cached_property
+    def answer_check(self):
+        """Relevance of answers to questions; the threshold follows the served adapter."""
+        from .answer_check import AnswerCheck
+
+        fixed = self.settings.fixed_answer_check
+
+        def threshold() -> float | None:
+            if fixed is not None:
+                return None if fixed == "off" else fixed
+            self.generator.sync()  # the adapter this answer will be produced with
+            served = self.generator.served
+            return served.min_relevance if served else None
+
+        return AnswerCheck(lambda text: self.embedder.embed_query(text), threshold)
+
+    @cached_property
     def chat(self):
         from .chat import ChatService
 
         return ChatService(self.settings, self.retriever, self.generator,
                            redactor=self.redactor, audit=self.audit,
-                           redactor_for=self.redactor_for)
+                           redactor_for=self.redactor_for, check=self.answer_check)
 
     @cached_property
     def redactors(self) -> RedactorPool:

@@ -30,6 +30,7 @@ class Settings:
     lora_adapter_path: str = ""
     adapter_max_perplexity_rise: float = 0.05
     refusal_bias: str = "auto"
+    answer_check: str = "auto"
     calibration_min_refusal_accuracy: float = 0.8
     threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     context_size: int = 2048
@@ -85,6 +86,7 @@ class Settings:
         if self.adapter_max_perplexity_rise < 0:
             raise SettingsError("adapter_max_perplexity_rise must not be negative")
         self.fixed_refusal_bias  # noqa: B018 - validates the format
+        self.fixed_answer_check  # noqa: B018 - validates the format
         if not 0 <= self.calibration_min_refusal_accuracy <= 1:
             raise SettingsError("calibration_min_refusal_accuracy must be between 0 and 1")
         for name in ("threads", "context_size", "max_answer_tokens", "chunk_size",
@@ -119,6 +121,22 @@ class Settings:
                                 f"not {self.refusal_bias!r}") from None
         if not -20 <= value <= 20:
             raise SettingsError(f"refusal_bias must be between -20 and 20, not {value:g}")
+        return value
+
+    @property
+    def fixed_answer_check(self) -> float | str | None:
+        """`answer_check`: None for "auto" (the active adapter's calibration), "off", or the
+        least relevance as a number."""
+        word = self.answer_check.strip().lower()
+        if word in ("auto", "off"):
+            return None if word == "auto" else "off"
+        try:
+            value = float(word)
+        except ValueError:
+            raise SettingsError(f"answer_check must be auto, off or a number between -1 and 1, "
+                                f"not {self.answer_check!r}") from None
+        if not -1 <= value <= 1:
+            raise SettingsError(f"answer_check must be between -1 and 1, not {value:g}")
         return value
 
     # Derived locations: computed, not configured.

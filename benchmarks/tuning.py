@@ -166,7 +166,8 @@ def stage_compare(args) -> None:
     from appliance.settings import load_settings
 
     settings = load_settings({"data_dir": str(args.data_dir)})
-    only = [c for c in args.conditions.split(",") if c] or [c[0] for c in CONDITIONS]
+    only = [c for c in args.conditions.split(",") if c] or \
+        [c[0] for c in CONDITIONS + (UNCALIBRATED,)]
     adapter = None
     if any("LoRA" in c for c in only):
         app = build_services(settings)
@@ -178,7 +179,8 @@ def stage_compare(args) -> None:
     result = compare_four_ways(settings, build_services, args.clapnq, ids,
                                str(generator_path(settings)), adapter.path if adapter else "",
                                progress=True, only=only,
-                               refusal_bias=adapter.refusal_bias if adapter else 0.0)
+                               calibration=(adapter.refusal_bias, adapter.min_relevance)
+                               if adapter else (0.0, None))
     path = bench_dir(args) / "comparison.json"
     merged = json.loads(path.read_text()) if path.is_file() else {"conditions": {}}
     if merged.get("question_ids") not in (None, ids):
@@ -191,6 +193,7 @@ def stage_compare(args) -> None:
     if adapter:
         merged["adapter"] = {"version": adapter.version, "sha256": adapter.sha256,
                              "refusal_bias": adapter.refusal_bias,
+                             "min_relevance": adapter.min_relevance,
                              "training": adapter.training, "metrics": adapter.metrics}
     path.write_text(json.dumps(merged, indent=1))
     if adapter:  # keep each export scale's comparison for the plot

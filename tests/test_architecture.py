@@ -14,7 +14,7 @@ LAYERS = {  # lower number = lower layer; a module may import its own layer or l
     "retrieval": 2, "ingest": 2, "chat": 2, "accounts": 2, "evaluation": 2,
     "accounts_access": 2, "accounts_auth": 2, "accounts_errors": 2, "accounts_tokens": 2,
     "asking": 2, "conversations": 2, "documents": 2, "embeddings": 2, "fairqueue": 2,
-    "metrics": 2, "oversight": 2,
+    "metrics": 2, "oversight": 2, "answer_check": 2,
     "services": 3,
     "cli": 4, "app": 4, "web": 4, "__main__": 4, "__init__": 4,
 }

@@ -133,3 +133,61 @@ def test_context_budget_trims_to_fit():
 def test_cited_numbers_ignores_markers_out_of_range():
     assert cited_numbers("a [2] b [9] c [1] [2]", 3) == [2, 1]
     assert STOP[0] == "\n"
+
+
+class WordVectors:
+    """Stands in for the query embedder: a bag of the words of a small vocabulary."""
+
+    VOCAB = ("password", "characters", "leave", "days", "vpn", "canteen")
+
+    def __call__(self, text):
+        import numpy as np
+
+        words = text.lower().replace(".", " ").replace("?", " ").split()
+        v = np.array([sum(w.startswith(t) for w in words) for t in self.VOCAB], float) + 1e-3
+        return v / np.linalg.norm(v)
+
+
+def checked(tmp_path, answer, threshold):
+    from appliance.answer_check import AnswerCheck
+
+    chat, gen = service(tmp_path, answer, [hit(1, "Passwords need 14 characters.")])
+    chat.check = AnswerCheck(WordVectors(), lambda: threshold)
+    return chat
+
+
+def test_a_checked_answer_is_held_back_until_it_is_complete(tmp_path):
+    chat = checked(tmp_path, "According to [1]: passwords need 14 characters.", 0.5)
+    items = list(chat.ask_stream("How many characters must a password have?"))
+    (piece,), final = items[:-1], items[-1]  # one piece: the whole answer, once checked
+    assert piece == final.answer == "According to [1]: passwords need 14 characters."
+    assert final.relevance > 0.9 and not final.refused
+    assert [c.doc_name for c in final.citations] == ["a.md"]
+
+
+def test_an_answer_that_does_not_address_the_question_becomes_the_refusal(tmp_path):
+    from appliance.prompts import REFUSAL
+
+    chat = checked(tmp_path, "According to [1]: passwords need 14 characters.", 0.5)
+    items = list(chat.ask_stream("How many days of leave do nurses get?"))
+    assert items[:-1] == [REFUSAL]  # the copied sentence never reaches the user
+    final = items[-1]
+    assert final.answer == REFUSAL and final.refused and final.citations == []
+    assert final.relevance < 0.5
+
+
+def test_without_a_threshold_answers_stream_and_relevance_is_still_measured(tmp_path):
+    chat = checked(tmp_path, "According to [1]: passwords need 14 characters.", None)
+    items = list(chat.ask_stream("How many days of leave do nurses get?"))
+    assert len(items[:-1]) > 3 and not items[-1].refused
+    assert items[-1].relevance is not None and items[-1].relevance < 0.5
+
+
+def test_answer_body_drops_the_citation_lead_in_and_markers():
+    from appliance.answer_check import answer_body
+
+    assert answer_body("According to [2]: The COO approves travel [2].") == \
+        "The COO approves travel."
+    assert answer_body("According to [1], [3]: a fact") == "a fact"
+    assert answer_body("Up to GBP 140 a night [2].") == "Up to GBP 140 a night."
+    assert answer_body("According to [1]:") == ""

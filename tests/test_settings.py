@@ -49,7 +49,7 @@ def test_invalid_values_are_refused():
         load_settings({"query_precision": "int4"}, environ={})
 
 
-def test_refusal_bias_is_auto_or_a_number(tmp_path):
+def test_refusal_bias_and_answer_check_are_auto_or_a_number(tmp_path):
     assert load_settings(environ={}).fixed_refusal_bias is None
     assert load_settings(environ={"APPLIANCE_REFUSAL_BIAS": "-1.5"}).fixed_refusal_bias == -1.5
     (tmp_path / "appliance.toml").write_text("refusal_bias = 2.25\n")  # a TOML number works too
@@ -57,6 +57,12 @@ def test_refusal_bias_is_auto_or_a_number(tmp_path):
     for bad, message in (("lots", "auto or a number"), ("99", "between -20 and 20")):
         with pytest.raises(SettingsError, match=message):
             load_settings({"refusal_bias": bad}, environ={})
+    assert load_settings(environ={}).fixed_answer_check is None  # auto
+    assert load_settings({"answer_check": "off"}, environ={}).fixed_answer_check == "off"
+    assert load_settings({"answer_check": "0.4"}, environ={}).fixed_answer_check == 0.4
+    for bad in ("maybe", "2"):
+        with pytest.raises(SettingsError, match="answer_check"):
+            load_settings({"answer_check": bad}, environ={})
     with pytest.raises(SettingsError, match="calibration_min_refusal_accuracy"):
         load_settings({"calibration_min_refusal_accuracy": 80}, environ={})
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..errors import ModelError
 
@@ -11,7 +11,7 @@ from ..errors import ModelError
 REPEAT_PENALTY = 1.1
 
 # Called with the first answer position's logits, before any bias.
-OpeningObserver = Callable[["object"], None]
+OpeningObserver = Callable[[Any], None]
 
 
 class LlamaGenerator:

@@ -22,11 +22,13 @@ from ..tuning.perplexity import perplexity_check
 from ..tuning.registry import regression_reasons
 from .answers import MARKER, AnswerRecord, summarize
 from ..chat import ChatService
-from .calibration import Probe, ProbingGenerator, at_bias, calibrate, probe_chat
+from ..answer_check import AnswerCheck
+from .calibration import Probe, ProbingGenerator, at, calibrate, probe_chat
 from .comparison import balanced, corpus_app, make_generator, run_conditions
 from .grounded_data import load_clapnq
 
 SOURCE_LINE = re.compile(r"^\[(\d{1,2})\] \(", re.M)
+QUESTION = re.compile(r"^Question: (.*)$", re.M)
 METRICS = ("answer_f1", "citation_rate", "refusal_accuracy", "false_refusal_rate")
 
 
@@ -57,17 +59,20 @@ def split_records(generator: Any, examples: Sequence[dict], max_tokens: int,
 
 
 def split_probes(probing: ProbingGenerator, examples: Sequence[dict], max_tokens: int,
-                 progress: bool = False) -> list[Probe]:
-    """The eval split through a probing generator: each prompt's flip threshold and answer."""
+                 check: AnswerCheck, progress: bool = False) -> list[Probe]:
+    """The eval split through a probing generator: each prompt's flip threshold, answer and
+    the answer's relevance to the prompt's question."""
     probes = []
     for ex in tqdm(examples, desc="eval split adapter", disable=not progress, file=sys.stderr):
         started = time.perf_counter()
         text = "".join(probing.stream(ex["prompt"], max_tokens, STOP)).strip()
         answerable, references, sources = _split_example(ex)
-        threshold = math.inf if is_refusal(text) or not text else probing.threshold
-        probes.append(Probe(answerable, references, threshold, text,
-                            tuple(cited_numbers(text, sources)), sources,
-                            time.perf_counter() - started))
+        refused = is_refusal(text) or not text
+        question = QUESTION.findall(ex["prompt"])
+        relevance = None if refused or not question else check.relevance(question[-1], text)
+        probes.append(Probe(answerable, references, math.inf if refused else probing.threshold,
+                            text, tuple(cited_numbers(text, sources)), sources,
+                            time.perf_counter() - started, relevance))
     return probes
 
 
@@ -97,7 +102,7 @@ def evaluate_adapter(app: Any, build: Callable, version: str, dataset: str | Non
                 base, examples, settings.max_answer_tokens, progress, "eval split base"))}
             probing = ProbingGenerator(make_generator(settings, model, info.path))
             probes["eval_split"] = split_probes(probing, examples, settings.max_answer_tokens,
-                                                progress)
+                                                AnswerCheck(app.embedder.embed_query), progress)
     if qa is not None and corpus is not None:
         items = balanced(_qa_items(qa), limit)
         with corpus_app(settings, build, corpus, progress) as rag_app:
@@ -105,15 +110,17 @@ def evaluate_adapter(app: Any, build: Callable, version: str, dataset: str | Non
                                     progress)
             probing = ProbingGenerator(make_generator(settings, model, info.path))
             chat = ChatService(rag_app.settings, rag_app.retriever, probing,
-                               redactor=rag_app.redactor, audit=None)
+                               redactor=rag_app.redactor, audit=None,
+                               check=AnswerCheck(rag_app.embedder.embed_query))
             probes["retrieval"] = probe_chat(chat, probing, items, progress)
         tasks["retrieval"] = {"base": {m: v for m, v in result["base"].items()
                                        if m != "answers"}}
     calibration = calibrate(probes, settings)
-    for task, answered in probes.items():  # the adapter as it will serve, and at bias 0
-        tasks[task]["adapter"] = at_bias(answered, calibration["refusal_bias"])
-        if calibration["refusal_bias"]:
-            tasks[task]["adapter_bias0"] = at_bias(answered, 0.0)
+    served = calibration["served"]
+    for task, answered in probes.items():  # the adapter as it will serve, and uncalibrated
+        tasks[task]["adapter"] = at(answered, served["refusal_bias"], served["min_relevance"])
+        if served != {"refusal_bias": 0.0, "min_relevance": None}:
+            tasks[task]["adapter_uncalibrated"] = at(answered, 0.0)
     text = general_text.read_text(encoding="utf-8") if general_text else None
     metrics = {"perplexity": perplexity_check(model, info.path, text, settings.threads),
                "tasks": tasks, "calibration": calibration,
@@ -121,8 +128,10 @@ def evaluate_adapter(app: Any, build: Callable, version: str, dataset: str | Non
                "limit": limit}
     regressions = regression_reasons(metrics, app.adapters.max_perplexity_rise)
     metrics["summary"] = _summary(metrics, regressions)
+    chosen = calibration["chosen"]
     app.adapters.set_metrics(info.version, metrics,
-                             calibration["chosen"] if calibration["task"] else None)
+                             (chosen["refusal_bias"], chosen["min_relevance"])
+                             if calibration["task"] else None)
     return {"version": info.version, "name": info.name, **metrics, "regressions": regressions}
 
 
@@ -155,16 +164,20 @@ def format_report(report: dict) -> str:
             lines.append("    " + m.ljust(20) + _fmt(b).rjust(10) + _fmt(a).rjust(10))
     cal = report.get("calibration") or {}
     if cal.get("task"):
-        lines.append(f"  refusal bias {cal['refusal_bias']:+g} (calibrated on {cal['task']}: "
-                     f"{cal['chosen']:+g}, the best answer F1 keeping refusal accuracy >= "
+        served, chosen = cal["served"], cal["chosen"]
+        lines.append(f"  served with refusal bias {served['refusal_bias']:+g} and answer check "
+                     f"{_check(served['min_relevance'])}; calibrated on {cal['task']}: bias "
+                     f"{chosen['refusal_bias']:+g}, check {_check(chosen['min_relevance'])}, "
+                     f"the best answer F1 keeping refusal accuracy >= "
                      f"{100 * cal['min_refusal_accuracy']:.0f}%"
-                     + ("" if cal["met_floor"] else ", which no bias reached") + ")")
+                     + ("" if cal["met_floor"] else " (which nothing reached)"))
         for task, sides in report["tasks"].items():
-            if "adapter_bias0" in sides:
-                b0 = sides["adapter_bias0"]
-                lines.append(f"    {task} at bias 0: F1 {b0['answer_f1']:.3f}, refusal accuracy "
-                             f"{b0['refusal_accuracy']:.3f}, false refusals "
-                             f"{b0['false_refusal_rate']:.3f}")
+            if "adapter_uncalibrated" in sides:
+                raw = sides["adapter_uncalibrated"]
+                lines.append(f"    {task} uncalibrated (bias 0, no check): F1 "
+                             f"{raw['answer_f1']:.3f}, refusal accuracy "
+                             f"{raw['refusal_accuracy']:.3f}, false refusals "
+                             f"{raw['false_refusal_rate']:.3f}")
     if report["regressions"]:
         lines.append("REGRESSION: " + "; ".join(report["regressions"]))
         lines.append("activation will be refused unless forced")
@@ -172,6 +185,10 @@ def format_report(report: dict) -> str:
         lines.append("no regression: `appliance adapters activate "
                      f"{report['version']}` may serve it")
     return "\n".join(lines)
+
+
+def _check(relevance) -> str:
+    return "off" if relevance is None else f"relevance >= {relevance:g}"
 
 
 def _fmt(value) -> str:

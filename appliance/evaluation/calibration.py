@@ -1,17 +1,19 @@
-"""Refusal calibration: how far to lower the refusal's first token so an adapter answers when
-it is unsure, chosen on held-out questions.
+"""Answer calibration: when a grounded-answers adapter should answer and when it should say it
+does not know, chosen on questions it never saw.
 
-A grounded-answers adapter decides at its first answer token: the refusal's "I" or the
-answer's "According". Greedy decoding takes the larger logit, which is one arbitrary
-threshold. Subtracting a bias b from the refusal token's logit at that position moves it.
-For each calibration question one forced answer is generated (the refusal token barred) while
-the first position's logits are recorded; from them follows the exact bias at which that
-question flips from refusal to answer (exact up to llama.cpp's own numerics: a prompt
+Two knobs decide. The refusal bias: the adapter chooses at its first answer token between the
+refusal's "I" and the answer's "According"; subtracting a bias b from the refusal token's logit
+there moves that choice. The answer check (appliance/answer_check.py): an answer whose
+relevance to the question is below a threshold s is replaced by the refusal.
+
+For each calibration question one forced answer is generated (the refusal token barred at the
+first position) while that position's logits are recorded: they give the exact bias at which
+the question flips from refusal to answer (exact up to llama.cpp's own numerics: a prompt
 evaluated whole and one whose prefix came from the cache differ by up to about 0.1 logit).
-Every candidate bias is then scored without generating again: below a question's threshold
-it refuses, at or above it gives the forced answer.
-The chosen bias is the one with the best answer F1 among those that keep refusal accuracy on
-unanswerable questions at or above a floor.
+The forced answer's relevance is measured too. Every (b, s) pair is then scored without
+generating again: the question is refused when b is below its flip threshold or its relevance
+is below s, else answered with the forced answer. The pair chosen has the best answer F1 among
+those that keep refusal accuracy on unanswerable questions at or above a floor.
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ from ..prompts import cited_numbers, is_refusal
 from .answers import AnswerRecord, summarize
 
 GRID = tuple(x / 4 for x in range(-24, 25))  # candidate biases, -6 .. +6 logits
+# candidate least relevances; None: no answer check
+RELEVANCE_GRID = (None,) + tuple(x / 40 for x in range(0, 37))  # 0 .. 0.9
 
 
 def flip_threshold(logits: np.ndarray, token: int) -> float:
@@ -43,7 +47,7 @@ def flip_threshold(logits: np.ndarray, token: int) -> float:
 
 @dataclass(frozen=True)
 class Probe:
-    """One calibration question: the bias from which it is answered, and that answer."""
+    """One calibration question: from which bias it is answered, that answer, its relevance."""
 
     answerable: bool
     references: tuple[str, ...]
@@ -52,9 +56,16 @@ class Probe:
     cited: tuple[int, ...]
     sources: int
     seconds: float = 0.0
+    relevance: float | None = None  # of the forced answer to the question
 
-    def record(self, bias: float) -> AnswerRecord:
-        refused = bias < self.threshold
+    def refused(self, bias: float, min_relevance: float | None = None) -> bool:
+        if bias < self.threshold:
+            return True
+        return min_relevance is not None and (self.relevance is None
+                                              or self.relevance < min_relevance)
+
+    def record(self, bias: float, min_relevance: float | None = None) -> AnswerRecord:
+        refused = self.refused(bias, min_relevance)
         return AnswerRecord(self.answerable, self.references,
                             "" if refused else self.answer, refused,
                             () if refused else self.cited, self.sources, self.seconds)
@@ -84,7 +95,8 @@ class ProbingGenerator:
 
 def probe_chat(chat: Any, probing: ProbingGenerator, items: Sequence[Any],
                progress: bool = False) -> list[Probe]:
-    """Ask each item through `chat` (a ChatService over `probing`)."""
+    """Ask each item through `chat` (a ChatService over `probing`, with an AnswerCheck that
+    measures relevance and holds nothing back)."""
     out = []
     for q in tqdm(items, desc="calibration", disable=not progress, file=sys.stderr):
         started = time.perf_counter()
@@ -94,41 +106,64 @@ def probe_chat(chat: Any, probing: ProbingGenerator, items: Sequence[Any],
         threshold = math.inf if is_refusal(text) or not text else probing.threshold
         out.append(Probe(q.answerable, tuple(q.answers), threshold, text,
                          tuple(cited_numbers(text, len(answer.hits))), len(answer.hits),
-                         time.perf_counter() - started))
+                         time.perf_counter() - started, answer.relevance))
     return out
 
 
-def sweep(probes: Sequence[Probe], grid: Sequence[float] = GRID) -> list[dict]:
-    """The metrics at each candidate bias."""
-    return [{"bias": b, **summarize([p.record(b) for p in probes])} for b in grid]
+def sweep(probes: Sequence[Probe], grid: Sequence[float] = GRID,
+          relevance_grid: Sequence[float | None] = RELEVANCE_GRID) -> list[dict]:
+    """The metrics at each candidate (bias, least relevance)."""
+    return [{"bias": b, "min_relevance": r, **summarize([p.record(b, r) for p in probes])}
+            for r in relevance_grid for b in grid]
 
 
 def choose(curve: Sequence[dict], min_refusal_accuracy: float) -> dict:
-    """The best answer F1 whose refusal accuracy meets the floor; ties go to the bias nearest
-    zero. When no bias meets the floor, the one refusing most accurately (then nearest zero)."""
+    """The best answer F1 whose refusal accuracy meets the floor; ties go to no answer check
+    (then the lowest threshold), then to the bias nearest zero. When nothing meets the floor,
+    the most accurate refusals, with the same ties."""
+    def lenient(c: dict) -> tuple:
+        relevance = c.get("min_relevance")
+        return (-(relevance if relevance is not None else -2.0), -abs(c["bias"]))
+
     ok = [c for c in curve if c["refusal_accuracy"] >= min_refusal_accuracy]
     if ok:
-        best = max(ok, key=lambda c: (c["answer_f1"], -abs(c["bias"])))
+        best = max(ok, key=lambda c: (c["answer_f1"], *lenient(c)))
     else:
-        best = max(curve, key=lambda c: (c["refusal_accuracy"], -abs(c["bias"])))
+        best = max(curve, key=lambda c: (c["refusal_accuracy"], *lenient(c)))
     return {**best, "met_floor": bool(ok)}
 
 
-def at_bias(probes: Sequence[Probe], bias: float) -> dict:
-    """The metrics the adapter scores when it answers with `bias`."""
-    return summarize([p.record(bias) for p in probes])
+def at(probes: Sequence[Probe], bias: float, min_relevance: float | None = None) -> dict:
+    """The metrics the adapter scores when it answers with this calibration."""
+    return summarize([p.record(bias, min_relevance) for p in probes])
 
 
 def calibrate(probes: dict[str, list[Probe]], settings: Any) -> dict:
-    """The refusal bias to serve: chosen on the retrieval task when measured (it is what users
-    ask through), else on the eval split; a `refusal_bias` setting overrides the choice."""
+    """The (refusal bias, least relevance) to serve: chosen on the retrieval task when measured
+    (it is what users ask through), else on the eval split. `refusal_bias` and `answer_check`
+    settings, when fixed, override the served values (not the choice)."""
     task = "retrieval" if "retrieval" in probes else next(iter(probes), None)
     floor = settings.calibration_min_refusal_accuracy
     curve = sweep(probes[task]) if task else []
-    chosen = choose(curve, floor) if curve else {"bias": 0.0, "met_floor": False}
-    fixed = settings.fixed_refusal_bias
-    return {"task": task, "min_refusal_accuracy": floor, "chosen": chosen["bias"],
-            "met_floor": chosen["met_floor"],
-            "refusal_bias": chosen["bias"] if fixed is None else fixed,
-            "curve": [{k: c[k] for k in ("bias", "answer_f1", "refusal_accuracy",
-                                         "false_refusal_rate")} for c in curve]}
+    chosen = choose(curve, floor) if curve else {"bias": 0.0, "min_relevance": None,
+                                                 "met_floor": False}
+    bias, relevance = chosen["bias"], chosen["min_relevance"]
+    keys = ("answer_f1", "refusal_accuracy", "false_refusal_rate")
+    return {"task": task, "min_refusal_accuracy": floor, "met_floor": chosen["met_floor"],
+            "chosen": {"refusal_bias": bias, "min_relevance": relevance},
+            "served": served_calibration(settings, bias, relevance),
+            # two slices through the choice: the bias alone, the threshold alone
+            "by_bias": [{"bias": c["bias"], **{k: c[k] for k in keys}} for c in curve
+                        if c["min_relevance"] == relevance],
+            "by_relevance": [{"min_relevance": c["min_relevance"], **{k: c[k] for k in keys}}
+                             for c in curve if c["bias"] == bias]}
+
+
+def served_calibration(settings: Any, bias: float, relevance: float | None) -> dict:
+    """What serving will apply, given the settings' fixed values (if any)."""
+    fixed_bias, fixed_check = settings.fixed_refusal_bias, settings.fixed_answer_check
+    if fixed_bias is not None:
+        bias = fixed_bias
+    if fixed_check is not None:
+        relevance = None if fixed_check == "off" else fixed_check
+    return {"refusal_bias": bias, "min_relevance": relevance}

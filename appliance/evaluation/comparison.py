@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
+from ..answer_check import AnswerCheck
 from ..chat import ChatService
 from ..prompts import REFUSAL_OPENING, cited_numbers
 from ..settings import Settings
@@ -19,11 +20,11 @@ from .answers import AnswerRecord, summarize
 from .grounded_data import QAItem, load_clapnq
 from .retrieval_eval import corpus_files, read_jsonl
 
-# (name, retrieval, adapter); adapter conditions answer with the adapter's refusal bias, or
-# with the bias a fourth element fixes.
+# (name, retrieval, adapter); adapter conditions answer with the adapter's calibration
+# (refusal bias, least answer relevance), or with the one a fourth element fixes.
 CONDITIONS = (("base", False, False), ("RAG", True, False), ("LoRA", False, True),
               ("RAG + LoRA", True, True))
-UNCALIBRATED = ("RAG + LoRA, bias 0", True, True, 0.0)
+UNCALIBRATED = ("RAG + LoRA, uncalibrated", True, True, (0.0, None))
 
 
 @contextmanager
@@ -73,17 +74,19 @@ def balanced(items: Sequence[QAItem], limit: int) -> list[QAItem]:
 
 def run_conditions(app: Any, model_path: str, adapter_path: str, items: Sequence[QAItem],
                    conditions=CONDITIONS, progress: bool = False,
-                   refusal_bias: float = 0.0) -> dict[str, dict]:
+                   calibration: tuple[float, float | None] = (0.0, None)) -> dict[str, dict]:
     """{condition: summary}; each condition answers every item through ChatService.ask."""
     out: dict[str, dict] = {}
     generators: dict[tuple, Any] = {}
     for name, retrieval, lora, *fixed in conditions:
-        key = (lora, (fixed[0] if fixed else refusal_bias) if lora else 0.0)
+        bias, relevance = (fixed[0] if fixed else calibration) if lora else (0.0, None)
+        key = (lora, bias)
         if key not in generators:
             generators[key] = make_generator(app.settings, model_path,
-                                             adapter_path if lora else "", key[1])
+                                             adapter_path if lora else "", bias)
+        check = AnswerCheck(app.embedder.embed_query, lambda r=relevance: r)
         chat = ChatService(app.settings, app.retriever, generators[key],
-                           redactor=app.redactor, audit=None)
+                           redactor=app.redactor, audit=None, check=check)
         records = answer_all(chat, items, retrieval, progress, desc=name)
         out[name] = summarize(records)
         out[name]["answers"] = [r.answer for r in records]
@@ -93,17 +96,17 @@ def run_conditions(app: Any, model_path: str, adapter_path: str, items: Sequence
 def compare_four_ways(settings: Settings, build: Callable[[Settings], Any], clapnq_dir: Path,
                       question_ids: Sequence[str], model_path: str, adapter_path: str,
                       progress: bool = False, only: Sequence[str] = (),
-                      refusal_bias: float = 0.0) -> dict:
+                      calibration: tuple[float, float | None] = (0.0, None)) -> dict:
     """The product comparison on the chosen CLAPnq questions (e.g. the held-out part), the
-    adapter answering with `refusal_bias`; with a non-zero bias RAG + LoRA also runs at bias
-    0. `only` names a subset of the conditions to run."""
+    adapter answering with its `calibration`; a calibrated adapter's RAG + LoRA also runs
+    uncalibrated. `only` names a subset of the conditions to run."""
     qa, _ = load_clapnq(clapnq_dir)
     by_id = {q.id: q for q in qa}
     items = [by_id[i] for i in question_ids if i in by_id]
-    every = CONDITIONS + ((UNCALIBRATED,) if refusal_bias else ())
+    every = CONDITIONS + ((UNCALIBRATED,) if tuple(calibration) != (0.0, None) else ())
     chosen = [c for c in every if not only or c[0] in only]
     with corpus_app(settings, build, Path(clapnq_dir) / "corpus.jsonl", progress) as app:
         conditions = run_conditions(app, model_path, adapter_path, items, chosen, progress,
-                                    refusal_bias)
+                                    calibration)
     return {"questions": len(items), "answerable": sum(q.answerable for q in items),
             "conditions": conditions}

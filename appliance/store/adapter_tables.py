@@ -26,6 +26,8 @@ class AdapterTable(Base):
     metrics: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the last `tune eval`
     # Logits taken off the refusal's first token when serving (calibrated by `tune eval`).
     refusal_bias: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # The least question-answer relevance an answer needs (appliance.answer_check); None: off.
+    min_relevance: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
     created_at: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

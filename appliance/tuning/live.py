@@ -35,6 +35,11 @@ class LiveAdapterGenerator:
         self._gen = make(self._served)
 
     @property
+    def served(self) -> ActiveAdapter | None:
+        """The adapter (with its calibration) answers are produced with; None: the base."""
+        return self._served
+
+    @property
     def adapter_sha256(self) -> str | None:
         """The adapter that produces the next answer (recorded with it in the audit log)."""
         return self._served.sha256 if self._served else None
@@ -88,4 +93,6 @@ class LiveAdapterGenerator:
 def _name(adapter: ActiveAdapter | None) -> str:
     if adapter is None:
         return "the base model"
-    return f"adapter {(adapter.sha256 or adapter.path)[:12]} (refusal bias {adapter.refusal_bias:g})"
+    check = "off" if adapter.min_relevance is None else f"{adapter.min_relevance:g}"
+    return (f"adapter {(adapter.sha256 or adapter.path)[:12]} (refusal bias "
+            f"{adapter.refusal_bias:g}, answer check {check})")

@@ -37,6 +37,7 @@ class AdapterInfo:
     activated_at: str | None = None
     regressions: tuple[str, ...] = ()
     refusal_bias: float = 0.0
+    min_relevance: float | None = None
 
     def to_json(self) -> dict:
         out = dict(self.__dict__)
@@ -51,6 +52,7 @@ class ActiveAdapter:
     path: str
     sha256: str | None
     refusal_bias: float = 0.0
+    min_relevance: float | None = None
 
 
 def sha256_of(path: Path) -> str:
@@ -97,7 +99,7 @@ class AdapterRegistry:
                            json.loads(row.training or "{}"), metrics, row.activated_by,
                            row.activated_at,
                            tuple(regression_reasons(metrics, self.max_perplexity_rise)),
-                           float(row.refusal_bias or 0.0))
+                           float(row.refusal_bias or 0.0), row.min_relevance)
 
     def register(self, gguf_file: Path, name: str, base_sha256: str, data_sha256: str | None,
                  training: dict, created_by: str | None) -> AdapterInfo:
@@ -147,22 +149,23 @@ class AdapterRegistry:
             return self._info(row) if row else None
 
     def active_state(self) -> ActiveAdapter | None:
-        """The active adapter's file, hash and refusal bias: the cheap check made before each
+        """The active adapter's file, hash and calibration: the cheap check made before each
         answer."""
         with self.store.session() as s:
             row = s.execute(select(AdapterTable.path, AdapterTable.sha256,
-                                   AdapterTable.refusal_bias)
+                                   AdapterTable.refusal_bias, AdapterTable.min_relevance)
                             .where(AdapterTable.active.is_(True))).first()
-            return ActiveAdapter(row[0], row[1], float(row[2] or 0.0)) if row else None
+            return ActiveAdapter(row[0], row[1], float(row[2] or 0.0), row[3]) if row else None
 
     def set_metrics(self, version: int | str, metrics: dict,
-                    refusal_bias: float | None = None) -> AdapterInfo:
-        """Store a `tune eval` result (and the refusal bias it calibrated, when it did)."""
+                    calibration: tuple[float, float | None] | None = None) -> AdapterInfo:
+        """Store a `tune eval` result and, when it calibrated one, the (refusal bias, least
+        answer relevance or None) the adapter is served with."""
         with self.store.session() as s:
             row = self._row(s, version)
             row.metrics = json.dumps(metrics)
-            if refusal_bias is not None:
-                row.refusal_bias = float(refusal_bias)
+            if calibration is not None:
+                row.refusal_bias, row.min_relevance = float(calibration[0]), calibration[1]
             s.flush()
             return self._info(row)
 

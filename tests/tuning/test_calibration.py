@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from appliance.evaluation.calibration import (Probe, ProbingGenerator, at_bias, calibrate,
-                                              choose, flip_threshold, sweep)
+from appliance.evaluation.calibration import (Probe, ProbingGenerator, at, calibrate, choose,
+                                              flip_threshold, sweep)
 from appliance.prompts import REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt
 
 
@@ -22,8 +22,8 @@ def test_flip_threshold_is_the_refusal_tokens_lead():
     assert int(np.argmax(biased)) != 1
 
 
-def probe(answerable, threshold, answer="The answer [1].", refs=("the answer",)):
-    return Probe(answerable, refs, threshold, answer, (1,), 4)
+def probe(answerable, threshold, answer="The answer [1].", refs=("the answer",), relevance=0.5):
+    return Probe(answerable, refs, threshold, answer, (1,), 4, 0.0, relevance)
 
 
 def test_a_probe_refuses_below_its_threshold_and_answers_from_it():
@@ -33,10 +33,17 @@ def test_a_probe_refuses_below_its_threshold_and_answers_from_it():
     assert probe(True, math.inf).record(6.0).refused  # the flow refused without the model
 
 
+def test_a_probe_whose_answer_is_not_relevant_enough_is_refused():
+    p = probe(True, -1.0, relevance=0.3)
+    assert not p.refused(0.0) and not p.refused(0.0, 0.3)
+    assert p.refused(0.0, 0.35) and p.record(0.0, 0.35).answer == ""
+    assert probe(True, -1.0, relevance=None).refused(0.0, 0.0)  # no words: nothing to check
+
+
 def test_sweep_and_choice_keep_the_refusal_floor():
     probes = ([probe(True, t) for t in (-1.0, 0.3, 1.2, 2.5)]
               + [probe(False, t, refs=()) for t in (-1.5, 0.8, 1.6, 3.0, 4.0)])
-    curve = sweep(probes, grid=[-1.0, 0.0, 1.0, 2.0, 3.0])
+    curve = sweep(probes, grid=[-1.0, 0.0, 1.0, 2.0, 3.0], relevance_grid=[None])
     by_bias = {c["bias"]: c for c in curve}
     assert by_bias[0.0]["false_refusal_rate"] == 0.75 and by_bias[0.0]["refusal_accuracy"] == 0.8
     assert by_bias[1.0]["false_refusal_rate"] == 0.5 and by_bias[1.0]["refusal_accuracy"] == 0.6
@@ -46,26 +53,46 @@ def test_sweep_and_choice_keep_the_refusal_floor():
     # one unanswerable question is answered at every bias: the most accurate refusals, nearest
     # zero, flagged
     assert choose(curve, 1.0) == {**by_bias[0.0], "met_floor": False}
-    assert at_bias(probes, 1.0) == {k: v for k, v in by_bias[1.0].items() if k != "bias"}
+    assert at(probes, 1.0) == {k: v for k, v in by_bias[1.0].items()
+                               if k not in ("bias", "min_relevance")}
 
 
-def test_ties_go_to_the_bias_nearest_zero():
+def test_the_answer_check_wins_where_the_first_token_cannot_tell():
+    """Answerable and unanswerable questions flip at the same biases, but their answers differ
+    in relevance: only the check reaches the floor with answers left."""
+    probes = ([probe(True, t, relevance=0.7) for t in (-0.5, 0.5, 1.5)]
+              + [probe(False, t, refs=(), relevance=0.2) for t in (-0.5, 0.5, 1.5)])
+    curve = sweep(probes, grid=[0.0, 1.0, 2.0], relevance_grid=[None, 0.1, 0.4, 0.8])
+    best = choose(curve, 0.8)
+    assert (best["bias"], best["min_relevance"]) == (2.0, 0.4)
+    assert best["answer_f1"] == 1.0 and best["refusal_accuracy"] == 1.0
+    assert choose([c for c in curve if c["min_relevance"] is None], 0.8)["answer_f1"] < 0.5
+
+
+def test_ties_go_to_no_check_and_the_bias_nearest_zero():
     probes = [probe(True, -3.0), probe(False, 5.0, refs=())]
-    assert choose(sweep(probes), 0.8)["bias"] == 0.0
+    best = choose(sweep(probes), 0.8)
+    assert best["bias"] == 0.0 and best["min_relevance"] is None
 
 
-def settings(fixed=None, floor=0.8):
-    return SimpleNamespace(calibration_min_refusal_accuracy=floor, fixed_refusal_bias=fixed)
+def settings(bias=None, check=None, floor=0.8):
+    return SimpleNamespace(calibration_min_refusal_accuracy=floor, fixed_refusal_bias=bias,
+                           fixed_answer_check=check)
 
 
-def test_calibrate_prefers_the_retrieval_task_and_a_fixed_setting_wins():
+def test_calibrate_prefers_the_retrieval_task_and_fixed_settings_win():
     split = [probe(True, 1.0), probe(False, 9.0, refs=())]
     retrieval = [probe(True, 2.0), probe(False, 9.0, refs=())]
     cal = calibrate({"eval_split": split, "retrieval": retrieval}, settings())
-    assert cal["task"] == "retrieval" and cal["chosen"] == 2.0 == cal["refusal_bias"]
-    assert calibrate({"eval_split": split}, settings())["chosen"] == 1.0
-    fixed = calibrate({"eval_split": split}, settings(fixed=-0.5))
-    assert fixed["chosen"] == 1.0 and fixed["refusal_bias"] == -0.5
+    assert cal["task"] == "retrieval" and cal["chosen"]["refusal_bias"] == 2.0
+    assert cal["served"] == cal["chosen"] == {"refusal_bias": 2.0, "min_relevance": None}
+    assert [c["bias"] for c in cal["by_bias"]] == sorted(c["bias"] for c in cal["by_bias"])
+    assert calibrate({"eval_split": split}, settings())["chosen"]["refusal_bias"] == 1.0
+    fixed = calibrate({"eval_split": split}, settings(bias=-0.5, check=0.6))
+    assert fixed["chosen"]["refusal_bias"] == 1.0
+    assert fixed["served"] == {"refusal_bias": -0.5, "min_relevance": 0.6}
+    off = calibrate({"eval_split": split}, settings(check="off"))
+    assert off["served"]["min_relevance"] is None
     assert calibrate({}, settings())["task"] is None
 
 

@@ -127,18 +127,23 @@ def test_live_generator_follows_the_registry_without_restart(registry):
     assert "".join(live.stream("q", 5, [])) == "served by base" and live.adapter_sha256 is None
 
 
-def test_a_recalibrated_refusal_bias_reaches_the_live_generator(registry):
+def test_a_recalibration_reaches_the_live_generator(registry):
     live = LiveAdapterGenerator(FakeGenerator, registry.active_state)
     info = registry.add("good")
     registry.activate(info.version, "ops")
     list(live.stream("q", 5, []))
     assert live.current.refusal_bias == 0.0
-    registry.set_metrics(info.version, GOOD, refusal_bias=1.75)  # `tune eval` again
-    assert registry.get(info.version).refusal_bias == 1.75
+    registry.set_metrics(info.version, GOOD, (1.75, 0.42))  # `tune eval` again
+    assert (registry.get(info.version).refusal_bias, registry.get(info.version).min_relevance) \
+        == (1.75, 0.42)
     list(live.stream("q", 5, []))
     assert live.current.refusal_bias == 1.75 and live.adapter_sha256 == info.sha256
-    registry.set_metrics(info.version, GOOD)  # metrics only: the bias stays
-    assert registry.active_state() == ActiveAdapter(info.path, info.sha256, 1.75)
+    assert live.served.min_relevance == 0.42
+    registry.set_metrics(info.version, GOOD)  # metrics only: the calibration stays
+    assert registry.active_state() == ActiveAdapter(info.path, info.sha256, 1.75, 0.42)
+    registry.set_metrics(info.version, GOOD, (0.5, None))  # calibrated without a check
+    list(live.stream("q", 5, []))
+    assert live.served == ActiveAdapter(info.path, info.sha256, 0.5, None)
 
 
 def test_live_generator_keeps_serving_when_an_adapter_fails_to_load(registry, caplog):

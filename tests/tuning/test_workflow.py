@@ -56,15 +56,17 @@ def test_eval_stores_metrics_and_gates_activation(tuned, capsys):
     # calibrated on the eval split (no retrieval task given); the adapter metrics are the ones
     # it serves with, and the bias it serves with is on its registry row
     cal = report["calibration"]
-    assert cal["task"] == "eval_split" and cal["refusal_bias"] == cal["chosen"]
-    assert [c["bias"] for c in cal["curve"]] == sorted(c["bias"] for c in cal["curve"])
-    served = next(c for c in cal["curve"] if c["bias"] == cal["chosen"])
-    assert served["answer_f1"] == split["adapter"]["answer_f1"]
+    assert cal["task"] == "eval_split" and cal["served"] == cal["chosen"]
+    chosen = cal["chosen"]
+    point = next(c for c in cal["by_bias"] if c["bias"] == chosen["refusal_bias"])
+    assert point["answer_f1"] == split["adapter"]["answer_f1"]
+    assert any(c["min_relevance"] == chosen["min_relevance"] for c in cal["by_relevance"])
 
     assert cli(tuned, "adapters", "list", "--json") == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["metrics"]["perplexity"] == ppl and row["created_by"] == "tester"
-    assert row["refusal_bias"] == cal["chosen"]
+    assert (row["refusal_bias"], row["min_relevance"]) == (chosen["refusal_bias"],
+                                                          chosen["min_relevance"])
     assert row["base_sha256"] and row["data_sha256"] and not row["active"]
 
     if report["regressions"]:

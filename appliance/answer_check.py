@@ -1,0 +1,41 @@
+"""AnswerCheck: does an answer address the question it was asked?
+
+A grounded-answers adapter copies a sentence from the source it cites. When no source answers
+the question it still finds an on-topic sentence to copy, and its first answer token hardly
+tells the two cases apart. Whether the copied sentence answers the question does: the cosine
+between the embedded question and the embedded answer (its citation lead-in and markers
+removed) separates answerable from unanswerable CLAPnq questions far better (docs/tuning.md).
+Below a threshold, calibrated per adapter by `tune eval`, the answer is replaced by the
+refusal. The check needs the whole answer, so a checked answer is shown when it is complete.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+
+LEAD = re.compile(r"^\s*According to (\[\d{1,2}\][\s,]*(and\s*)?)+:?\s*", re.I)
+MARKERS = re.compile(r"\s*\[\d{1,2}\]")
+
+
+def answer_body(answer: str) -> str:
+    """The answer's words: without the "According to [n]:" lead-in or citation markers."""
+    return MARKERS.sub("", LEAD.sub("", answer)).strip()
+
+
+class AnswerCheck:
+    """Relevance of an answer to its question, and the threshold currently served."""
+
+    def __init__(self, embed_query: Callable[[str], np.ndarray],
+                 threshold: Callable[[], float | None] = lambda: None):
+        """`threshold()` is read before each answer: None means answers are not held back."""
+        self.embed_query = embed_query
+        self.threshold = threshold
+
+    def relevance(self, question: str, answer: str) -> float | None:
+        """Cosine of question and answer vectors; None when the answer has no words."""
+        body = answer_body(answer)
+        if not body:
+            return None
+        return float(self.embed_query(question) @ self.embed_query(body))
