@@ -105,9 +105,11 @@ class Appliance:
         def threshold() -> float | None:
             if fixed is not None:
                 return None if fixed == "off" else fixed
-            self.generator.sync()  # the adapter this answer will be produced with
-            served = self.generator.served
-            return served.min_relevance if served else None
+            gen = self.generator
+            if not hasattr(gen, "sync"):  # a generator without the registry behind it
+                return None
+            gen.sync()  # the adapter this answer will be produced with
+            return gen.served.min_relevance if gen.served else None
 
         return AnswerCheck(lambda text: self.embedder.embed_query(text), threshold)
 

@@ -63,6 +63,7 @@ def load_query_encoder(model_dir: str, model_hash: str, tokenizer: Any, max_toke
     """The cached graph when its sha256 checks out, else a fresh export (checked first)."""
     import onnxruntime as ort
 
+    ort.disable_telemetry_events()  # also off by ORT_DISABLE_TELEMETRY (appliance/__init__.py)
     if precision not in PRECISIONS:
         raise ValueError(f"query precision must be one of {PRECISIONS}, not {precision!r}")
     options = ort.SessionOptions()
