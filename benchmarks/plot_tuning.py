@@ -25,11 +25,11 @@ def plot(result: dict, out: Path, losses: list[float] | None = None) -> Path:
         xs = [i + (j - (len(METRICS) - 1) / 2) * width for i in range(len(conditions))]
         bars = ax.bar(xs, values, width, label=label)
         ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=7, padding=1)
-    ax.set_xticks(range(len(conditions)), conditions)
+    ax.set_xticks(range(len(conditions)), [c.replace(" uncal", "\nuncal") for c in conditions])
     ax.set_ylim(0, 1.08)
     ax.set_title(f"Held-out CLAPnq, {result['questions']} questions "
                  f"({result['answerable']} answerable)", fontsize=10)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncols=4)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=4)
     if losses:
         axes[1].plot(range(1, len(losses) + 1), losses, color="tab:gray")
         axes[1].set_title("training loss (completion tokens)", fontsize=10)

@@ -255,7 +255,8 @@ def main() -> None:
     p.add_argument("--scale", type=float, default=1.0, help="adapter scale at export")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--conditions", default="", help="compare only these (comma-separated: "
-                   "base,RAG,LoRA,RAG + LoRA); results merge into comparison.json")
+                   "base,RAG,LoRA,RAG + LoRA,RAG + LoRA uncalibrated); results merge into "
+                   "comparison.json")
     p.add_argument("--compare-limit", type=int, default=100,
                    help="held-out questions to compare, half answerable (default 100)")
     args = p.parse_args()

@@ -24,7 +24,7 @@ from .retrieval_eval import corpus_files, read_jsonl
 # (refusal bias, least answer relevance), or with the one a fourth element fixes.
 CONDITIONS = (("base", False, False), ("RAG", True, False), ("LoRA", False, True),
               ("RAG + LoRA", True, True))
-UNCALIBRATED = ("RAG + LoRA, uncalibrated", True, True, (0.0, None))
+UNCALIBRATED = ("RAG + LoRA uncalibrated", True, True, (0.0, None))
 
 
 @contextmanager
