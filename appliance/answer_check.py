@@ -28,10 +28,12 @@ class AnswerCheck:
     """Relevance of an answer to its question, and the threshold currently served."""
 
     def __init__(self, embed_query: Callable[[str], np.ndarray],
-                 threshold: Callable[[], float | None] = lambda: None):
-        """`threshold()` is read before each answer: None means answers are not held back."""
+                 threshold: Callable[[], float | None] = lambda: None, measure: bool = False):
+        """`threshold()` is read before each answer: None means answers are not held back,
+        and their relevance is not measured unless `measure` (calibration wants it)."""
         self.embed_query = embed_query
         self.threshold = threshold
+        self.measure = measure
 
     def relevance(self, question: str, answer: str) -> float | None:
         """Cosine of question and answer vectors; None when the answer has no words."""

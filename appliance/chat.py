@@ -110,7 +110,8 @@ class ChatService:
                 if threshold is None:
                     yield piece
             text = "".join(pieces).strip()
-            if self.check is not None and text and not is_refusal(text):
+            measure = threshold is not None or (self.check is not None and self.check.measure)
+            if measure and text and not is_refusal(text):
                 relevance = self.check.relevance(question, text)
                 if threshold is not None and (relevance is None or relevance < threshold):
                     pieces = [REFUSAL]  # the answer does not address the question

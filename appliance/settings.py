@@ -112,32 +112,14 @@ class Settings:
     @property
     def fixed_refusal_bias(self) -> float | None:
         """`refusal_bias` as a number, or None for "auto" (the active adapter's calibration)."""
-        if self.refusal_bias.strip().lower() == "auto":
-            return None
-        try:
-            value = float(self.refusal_bias)
-        except ValueError:
-            raise SettingsError(f"refusal_bias must be auto or a number of logits, "
-                                f"not {self.refusal_bias!r}") from None
-        if not -20 <= value <= 20:
-            raise SettingsError(f"refusal_bias must be between -20 and 20, not {value:g}")
-        return value
+        return _auto_or_number("refusal_bias", self.refusal_bias, -20, 20, "a number of logits")
 
     @property
     def fixed_answer_check(self) -> float | str | None:
         """`answer_check`: None for "auto" (the active adapter's calibration), "off", or the
         least relevance as a number."""
-        word = self.answer_check.strip().lower()
-        if word in ("auto", "off"):
-            return None if word == "auto" else "off"
-        try:
-            value = float(word)
-        except ValueError:
-            raise SettingsError(f"answer_check must be auto, off or a number between -1 and 1, "
-                                f"not {self.answer_check!r}") from None
-        if not -1 <= value <= 1:
-            raise SettingsError(f"answer_check must be between -1 and 1, not {value:g}")
-        return value
+        return _auto_or_number("answer_check", self.answer_check, -1, 1,
+                               "off or a number between -1 and 1", words=("off",))
 
     # Derived locations: computed, not configured.
     @property
@@ -226,3 +208,20 @@ def _read_file(path: Path, known: set[str]) -> dict[str, Any]:
     if unknown:
         raise SettingsError(f"settings file {path}: unknown setting(s): {', '.join(unknown)}")
     return data
+
+
+def _auto_or_number(name: str, text: str, low: float, high: float, expected: str,
+                    words: tuple[str, ...] = ()) -> float | str | None:
+    """A setting that is "auto" (None), one of `words`, or a number in [low, high]."""
+    word = text.strip().lower()
+    if word == "auto":
+        return None
+    if word in words:
+        return word
+    try:
+        value = float(word)
+    except ValueError:
+        raise SettingsError(f"{name} must be auto or {expected}, not {text!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
+    return value

@@ -105,8 +105,8 @@ def main() -> None:
     a_rate, r_rate = a_tok / a_dec, r_tok / r_dec
     rows = [("raw llama-cpp-python", round(r_rate, 1), round(percentile(prefills, 50)), "-",
              "-"),
-            (f"appliance (refusal bias {args.refusal_bias})", round(a_rate, 1), "-", round(percentile(firsts, 50)),
-             round(percentile(visible, 50)))]
+            (f"appliance (refusal bias {args.refusal_bias})", round(a_rate, 1), "-",
+             round(percentile(firsts, 50)), round(percentile(visible, 50)))]
     report("generation", rows, ("path", "decode_tok_s", "prefill_p50_ms",
                                 "first_model_token_p50_ms", "first_visible_p50_ms"),
            {"decode_ratio": round(a_rate / r_rate, 3),

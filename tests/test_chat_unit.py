@@ -148,11 +148,11 @@ class WordVectors:
         return v / np.linalg.norm(v)
 
 
-def checked(tmp_path, answer, threshold):
+def checked(tmp_path, answer, threshold, measure=False):
     from appliance.answer_check import AnswerCheck
 
     chat, gen = service(tmp_path, answer, [hit(1, "Passwords need 14 characters.")])
-    chat.check = AnswerCheck(WordVectors(), lambda: threshold)
+    chat.check = AnswerCheck(WordVectors(), lambda: threshold, measure)
     return chat
 
 
@@ -177,10 +177,16 @@ def test_an_answer_that_does_not_address_the_question_becomes_the_refusal(tmp_pa
 
 
 def test_without_a_threshold_answers_stream_and_relevance_is_still_measured(tmp_path):
-    chat = checked(tmp_path, "According to [1]: passwords need 14 characters.", None)
+    chat = checked(tmp_path, "According to [1]: passwords need 14 characters.", None, True)
     items = list(chat.ask_stream("How many days of leave do nurses get?"))
     assert len(items[:-1]) > 3 and not items[-1].refused
     assert items[-1].relevance is not None and items[-1].relevance < 0.5
+
+
+def test_serving_without_a_threshold_embeds_nothing_more(tmp_path):
+    chat = checked(tmp_path, "According to [1]: passwords need 14 characters.", None)
+    items = list(chat.ask_stream("How many days of leave do nurses get?"))
+    assert len(items[:-1]) > 3 and items[-1].relevance is None
 
 
 def test_answer_body_drops_the_citation_lead_in_and_markers():

@@ -111,7 +111,8 @@ def evaluate_adapter(app: Any, build: Callable, version: str, dataset: str | Non
             probing = ProbingGenerator(make_generator(settings, model, info.path))
             chat = ChatService(rag_app.settings, rag_app.retriever, probing,
                                redactor=rag_app.redactor, audit=None,
-                               check=AnswerCheck(rag_app.embedder.embed_query))
+                               check=AnswerCheck(rag_app.embedder.embed_query,
+                                                 measure=True))
             probes["retrieval"] = probe_chat(chat, probing, items, progress)
         tasks["retrieval"] = {"base": {m: v for m, v in result["base"].items()
                                        if m != "answers"}}
