@@ -7,6 +7,10 @@ between the embedded question and the embedded answer (its citation lead-in and 
 removed) separates answerable from unanswerable CLAPnq questions far better (docs/tuning.md).
 Below a threshold, calibrated per adapter by `tune eval`, the answer is replaced by the
 refusal. The check needs the whole answer, so a checked answer is shown when it is complete.
+
+A short answer (a year, a number, a name: SHORT_ANSWER_WORDS words or fewer) is not checked:
+two words and a question are a poor match in embedding space whether or not they answer it,
+and the check refused most correct short factual answers (docs/tuning.md, run D).
 """
 from __future__ import annotations
 
@@ -17,11 +21,17 @@ import numpy as np
 
 LEAD = re.compile(r"^\s*According to (\[\d{1,2}\][\s,]*(and\s*)?)+:?\s*", re.I)
 MARKERS = re.compile(r"\s*\[\d{1,2}\]")
+SHORT_ANSWER_WORDS = 3
 
 
 def answer_body(answer: str) -> str:
     """The answer's words: without the "According to [n]:" lead-in or citation markers."""
     return MARKERS.sub("", LEAD.sub("", answer)).strip()
+
+
+def exempt(answer: str) -> bool:
+    """Short answers are served unchecked (see the module docstring)."""
+    return 0 < len(answer_body(answer).split()) <= SHORT_ANSWER_WORDS
 
 
 class AnswerCheck:

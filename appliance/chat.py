@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from .answer_check import AnswerCheck
+from .answer_check import AnswerCheck, exempt
 from .audit import ASK, ask_details
 from .prompts import (REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers,
                       is_refusal)
@@ -113,7 +113,8 @@ class ChatService:
             measure = threshold is not None or (self.check is not None and self.check.measure)
             if measure and text and not is_refusal(text):
                 relevance = self.check.relevance(question, text)
-                if threshold is not None and (relevance is None or relevance < threshold):
+                if threshold is not None and not exempt(text) and \
+                        (relevance is None or relevance < threshold):
                     pieces = [REFUSAL]  # the answer does not address the question
             if threshold is not None:
                 yield "".join(pieces).strip()

@@ -32,6 +32,7 @@ class Settings:
     refusal_bias: str = "auto"
     answer_check: str = "auto"
     calibration_min_refusal_accuracy: float = 0.8
+    calibration_confidence: float = 0.9
     threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     context_size: int = 2048
     max_answer_tokens: int = 200
@@ -89,6 +90,8 @@ class Settings:
         self.fixed_answer_check  # noqa: B018 - validates the format
         if not 0 <= self.calibration_min_refusal_accuracy <= 1:
             raise SettingsError("calibration_min_refusal_accuracy must be between 0 and 1")
+        if not 0 <= self.calibration_confidence < 1:
+            raise SettingsError("calibration_confidence must be at least 0 and below 1")
         for name in ("threads", "context_size", "max_answer_tokens", "chunk_size",
                      "embed_batch_size", "retrieval_k", "retrieval_candidates", "max_file_bytes",
                      "web_port", "web_workers", "web_threads", "session_idle_minutes",

@@ -6,7 +6,8 @@
 
 Stages (each reuses what the previous ones left in the data dir): `data` builds the training
 JSONL from ../shared/data (CLAPnq + templated short factual questions over CLAPnq and SciFact
-passages, 60 + 60 CLAPnq questions held out), `prepare`, `train`, `export` and `eval` run
+passages; 60 + 60 CLAPnq questions held out for the comparison, 40 + 100 for calibration),
+`prepare`, `train`, `export` and `eval` run
 `appliance tune ...`, `compare` answers held-out CLAPnq questions four ways (base, RAG, LoRA,
 RAG + LoRA) through the real ask flow and `plot` draws docs/tuning.png (needs the `bench`
 extra: pip install -e '.[bench]'). Results go to
@@ -32,7 +33,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 SHARED = ROOT.parent / "shared" / "data"
 STAGES = ("data", "prepare", "train", "export", "eval", "compare", "plot")
 HELD_OUT_PER_CLASS = 60
-DEV_PER_CLASS = 30  # a second hold-out that `eval` calibrates the refusal bias on
+# a second hold-out that `eval` calibrates the answer behaviour on: refusal accuracy is the
+# share of a few dozen unanswerable questions, so it gets more of them (run D had 30 + 30)
+DEV_ANSWERABLE, DEV_UNANSWERABLE = 40, 100
 TRAIN_CTX = 768  # training prompts are built to this budget (serving uses context_size)
 
 
@@ -53,7 +56,8 @@ def stage_data(args) -> None:
 
     qa, corpus = load_clapnq(args.clapnq)
     train_q, held = split_heldout(qa, HELD_OUT_PER_CLASS, seed=0)
-    train_q, dev = split_heldout(train_q, DEV_PER_CLASS, seed=1)
+    train_q, dev = split_heldout(train_q, DEV_ANSWERABLE, seed=1,
+                                unanswerable=DEV_UNANSWERABLE)
     held_passages = {p for q in held + dev for p in q.passage_ids}
     build = stage_data_retrieved if args.contexts == "retrieved" else stage_data_passages
     examples = build(args, train_q, corpus, held_passages)
@@ -250,8 +254,9 @@ def main() -> None:
     p.add_argument("--max-length", type=int, default=1400,
                    help="longest training example in tokens (longer ones are skipped)")
     p.add_argument("--learning-rate", type=float, default=5e-4)
-    p.add_argument("--eval-limit", type=int, default=60,
-                   help="eval-split examples and calibration questions (half answerable)")
+    p.add_argument("--eval-limit", type=int, default=200,
+                   help="eval-split examples, and calibration questions of each kind "
+                   "(up to half the limit answerable, half unanswerable)")
     p.add_argument("--scale", type=float, default=1.0, help="adapter scale at export")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--conditions", default="", help="compare only these (comma-separated: "

@@ -197,3 +197,22 @@ def test_answer_body_drops_the_citation_lead_in_and_markers():
     assert answer_body("According to [1], [3]: a fact") == "a fact"
     assert answer_body("Up to GBP 140 a night [2].") == "Up to GBP 140 a night."
     assert answer_body("According to [1]:") == ""
+
+
+def test_a_short_answer_is_served_unchecked(tmp_path):
+    """A year or a name is a poor embedding match for any question: three words or fewer pass
+    the check; a longer answer with the same low relevance does not."""
+    chat = checked(tmp_path, "According to [1]: 14 characters.", 0.5)
+    final = list(chat.ask_stream("How many days of leave do nurses get?"))[-1]
+    assert final.answer == "According to [1]: 14 characters." and not final.refused
+    assert final.relevance < 0.5  # measured, but not held against it
+    longer = checked(tmp_path, "According to [1]: fourteen characters at the very least.", 0.5)
+    assert list(longer.ask_stream("How many days of leave do nurses get?"))[-1].refused
+
+
+def test_exempt_counts_the_answer_body_words():
+    from appliance.answer_check import exempt
+
+    assert exempt("According to [1]: 1998 [1].") and exempt("Ada Lovelace")
+    assert not exempt("According to [2]: the bridge opened in 1998.")
+    assert not exempt("According to [1]:")  # no words: nothing to let through

@@ -22,7 +22,7 @@ from ..tuning.perplexity import perplexity_check
 from ..tuning.registry import regression_reasons
 from .answers import MARKER, AnswerRecord, summarize
 from ..chat import ChatService
-from ..answer_check import AnswerCheck
+from ..answer_check import AnswerCheck, exempt
 from .calibration import Probe, ProbingGenerator, at, calibrate, probe_chat
 from .comparison import balanced, corpus_app, make_generator, run_conditions
 from .grounded_data import load_clapnq
@@ -72,7 +72,7 @@ def split_probes(probing: ProbingGenerator, examples: Sequence[dict], max_tokens
         relevance = None if refused or not question else check.relevance(question[-1], text)
         probes.append(Probe(answerable, references, math.inf if refused else probing.threshold,
                             text, tuple(cited_numbers(text, sources)), sources,
-                            time.perf_counter() - started, relevance))
+                            time.perf_counter() - started, relevance, not exempt(text)))
     return probes
 
 
@@ -171,6 +171,9 @@ def format_report(report: dict) -> str:
                      f"{chosen['refusal_bias']:+g}, check {_check(chosen['min_relevance'])}, "
                      f"the best answer F1 keeping refusal accuracy >= "
                      f"{100 * cal['min_refusal_accuracy']:.0f}%"
+                     + (f" with {100 * cal['confidence']:.0f}% confidence over "
+                        f"{cal.get('unanswerable', 0)} unanswerable questions"
+                        if cal.get("confidence", 0) > 0.5 else "")
                      + ("" if cal["met_floor"] else " (which nothing reached)"))
         for task, sides in report["tasks"].items():
             if "adapter_uncalibrated" in sides:

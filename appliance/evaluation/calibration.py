@@ -13,7 +13,10 @@ evaluated whole and one whose prefix came from the cache differ by up to about 0
 The forced answer's relevance is measured too. Every (b, s) pair is then scored without
 generating again: the question is refused when b is below its flip threshold or its relevance
 is below s, else answered with the forced answer. The pair chosen has the best answer F1 among
-those that keep refusal accuracy on unanswerable questions at or above a floor.
+those that keep refusal accuracy on unanswerable questions at or above a floor, with a margin
+for the sample: the lower confidence bound (Wilson score) of the refusal accuracy measured on
+n calibration questions must reach the floor, so that new questions keep it too. (Run D chose
+on the point estimate over 30 questions: exactly 80% there, 72% on held-out questions.)
 """
 from __future__ import annotations
 
@@ -21,11 +24,13 @@ import math
 import sys
 import time
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
+from ..answer_check import exempt
 from ..prompts import REFUSAL_OPENING as OPENING
 from ..prompts import cited_numbers, is_refusal
 from .answers import AnswerRecord, summarize
@@ -57,12 +62,13 @@ class Probe:
     sources: int
     seconds: float = 0.0
     relevance: float | None = None  # of the forced answer to the question
+    checked: bool = True  # False: a short answer the answer check lets through
 
     def refused(self, bias: float, min_relevance: float | None = None) -> bool:
         if bias < self.threshold:
             return True
-        return min_relevance is not None and (self.relevance is None
-                                              or self.relevance < min_relevance)
+        return min_relevance is not None and self.checked and (
+            self.relevance is None or self.relevance < min_relevance)
 
     def record(self, bias: float, min_relevance: float | None = None) -> AnswerRecord:
         refused = self.refused(bias, min_relevance)
@@ -106,26 +112,41 @@ def probe_chat(chat: Any, probing: ProbingGenerator, items: Sequence[Any],
         threshold = math.inf if is_refusal(text) or not text else probing.threshold
         out.append(Probe(q.answerable, tuple(q.answers), threshold, text,
                          tuple(cited_numbers(text, len(answer.hits))), len(answer.hits),
-                         time.perf_counter() - started, answer.relevance))
+                         time.perf_counter() - started, answer.relevance, not exempt(text)))
     return out
+
+
+def lower_bound(share: float, n: int, confidence: float) -> float:
+    """One-sided Wilson score lower bound of a share measured on n trials; the share itself
+    when confidence is 0.5 or less (or n is 0)."""
+    if n <= 0 or confidence <= 0.5:
+        return share
+    z = NormalDist().inv_cdf(confidence)
+    centre = share + z * z / (2 * n)
+    spread = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return max(0.0, (centre - spread) / (1 + z * z / n))
 
 
 def sweep(probes: Sequence[Probe], grid: Sequence[float] = GRID,
           relevance_grid: Sequence[float | None] = RELEVANCE_GRID) -> list[dict]:
     """The metrics at each candidate (bias, least relevance)."""
-    return [{"bias": b, "min_relevance": r, **summarize([p.record(b, r) for p in probes])}
+    unanswerable = sum(1 for p in probes if not p.answerable)
+    return [{"bias": b, "min_relevance": r, "unanswerable": unanswerable,
+             **summarize([p.record(b, r) for p in probes])}
             for r in relevance_grid for b in grid]
 
 
-def choose(curve: Sequence[dict], min_refusal_accuracy: float) -> dict:
-    """The best answer F1 whose refusal accuracy meets the floor; ties go to no answer check
-    (then the lowest threshold), then to the bias nearest zero. When nothing meets the floor,
-    the most accurate refusals, with the same ties."""
+def choose(curve: Sequence[dict], min_refusal_accuracy: float, confidence: float = 0.0) -> dict:
+    """The best answer F1 whose refusal accuracy meets the floor (its lower bound at
+    `confidence`, see lower_bound); ties go to no answer check (then the lowest threshold),
+    then to the bias nearest zero. When nothing meets the floor, the most accurate refusals,
+    with the same ties."""
     def lenient(c: dict) -> tuple:
         relevance = c.get("min_relevance")
         return (-(relevance if relevance is not None else -2.0), -abs(c["bias"]))
 
-    ok = [c for c in curve if c["refusal_accuracy"] >= min_refusal_accuracy]
+    ok = [c for c in curve if lower_bound(c["refusal_accuracy"], c.get("unanswerable", 0),
+                                          confidence) >= min_refusal_accuracy]
     if ok:
         best = max(ok, key=lambda c: (c["answer_f1"], *lenient(c)))
     else:
@@ -144,12 +165,15 @@ def calibrate(probes: dict[str, list[Probe]], settings: Any) -> dict:
     settings, when fixed, override the served values (not the choice)."""
     task = "retrieval" if "retrieval" in probes else next(iter(probes), None)
     floor = settings.calibration_min_refusal_accuracy
+    confidence = settings.calibration_confidence
     curve = sweep(probes[task]) if task else []
-    chosen = choose(curve, floor) if curve else {"bias": 0.0, "min_relevance": None,
-                                                 "met_floor": False}
+    chosen = choose(curve, floor, confidence) if curve else {
+        "bias": 0.0, "min_relevance": None, "met_floor": False}
     bias, relevance = chosen["bias"], chosen["min_relevance"]
     keys = ("answer_f1", "refusal_accuracy", "false_refusal_rate")
-    return {"task": task, "min_refusal_accuracy": floor, "met_floor": chosen["met_floor"],
+    return {"task": task, "min_refusal_accuracy": floor, "confidence": confidence,
+            "unanswerable": curve[0]["unanswerable"] if curve else 0,
+            "met_floor": chosen["met_floor"],
             "chosen": {"refusal_bias": bias, "min_relevance": relevance},
             "served": served_calibration(settings, bias, relevance),
             # two slices through the choice: the bias alone, the threshold alone

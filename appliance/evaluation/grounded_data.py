@@ -62,14 +62,16 @@ def load_clapnq(data_dir: Path) -> tuple[list[QAItem], dict[str, Doc]]:
     return qa, load_corpus(Path(data_dir) / "corpus.jsonl")
 
 
-def split_heldout(items: Sequence[QAItem], per_class: int, seed: int = 0
-                  ) -> tuple[list[QAItem], list[QAItem]]:
-    """(train, held out): `per_class` answerable and `per_class` unanswerable held out."""
+def split_heldout(items: Sequence[QAItem], per_class: int, seed: int = 0,
+                  unanswerable: int | None = None) -> tuple[list[QAItem], list[QAItem]]:
+    """(train, held out): `per_class` answerable and `per_class` (or `unanswerable`)
+    unanswerable questions held out."""
     rng = random.Random(seed)
     held: list[QAItem] = []
     for answerable in (True, False):
         pool = [q for q in items if q.answerable == answerable]
-        held.extend(rng.sample(pool, min(per_class, len(pool))))
+        n = per_class if answerable or unanswerable is None else unanswerable
+        held.extend(rng.sample(pool, min(n, len(pool))))
     ids = {q.id for q in held}
     return [q for q in items if q.id not in ids], held
 

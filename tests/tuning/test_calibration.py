@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from appliance.evaluation.calibration import (Probe, ProbingGenerator, at, calibrate, choose,
-                                              flip_threshold, sweep)
+                                              flip_threshold, lower_bound, sweep)
 from appliance.prompts import REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt
 
 
@@ -54,7 +54,7 @@ def test_sweep_and_choice_keep_the_refusal_floor():
     # zero, flagged
     assert choose(curve, 1.0) == {**by_bias[0.0], "met_floor": False}
     assert at(probes, 1.0) == {k: v for k, v in by_bias[1.0].items()
-                               if k not in ("bias", "min_relevance")}
+                               if k not in ("bias", "min_relevance", "unanswerable")}
 
 
 def test_the_answer_check_wins_where_the_first_token_cannot_tell():
@@ -69,15 +69,44 @@ def test_the_answer_check_wins_where_the_first_token_cannot_tell():
     assert choose([c for c in curve if c["min_relevance"] is None], 0.8)["answer_f1"] < 0.5
 
 
+def test_a_short_answer_is_not_refused_by_the_check():
+    short = Probe(True, ("1998",), -1.0, "According to [1]: 1998.", (1,), 4, 0.0, 0.1, False)
+    assert not short.refused(0.0, 0.5) and short.refused(-2.0, 0.5)  # the bias still applies
+    assert probe(True, -1.0, relevance=0.1).refused(0.0, 0.5)
+
+
+def test_the_lower_bound_is_wilsons_and_shrinks_with_the_sample():
+    assert lower_bound(0.8, 30, 0.0) == 0.8 and lower_bound(0.8, 0, 0.9) == 0.8
+    assert lower_bound(0.86, 100, 0.9) == pytest.approx(0.8097, abs=1e-3)
+    assert lower_bound(0.85, 100, 0.9) < 0.8 < lower_bound(0.86, 100, 0.9)
+    assert lower_bound(0.8, 30, 0.9) < lower_bound(0.8, 300, 0.9) < 0.8
+    assert lower_bound(1.0, 10, 0.9) == pytest.approx(1 / (1 + 1.2816 ** 2 / 10), abs=1e-3)
+
+
+def test_with_a_margin_the_choice_refuses_more_than_the_floor():
+    """Ten unanswerable questions refused at 80% exactly (bias 0) is not enough at 90%
+    confidence: the choice moves to the bias that refuses all ten, and says so."""
+    probes = ([probe(True, t) for t in (-1.0, 0.3, 1.2, 2.5)]
+              + [probe(False, t, refs=()) for t in (-1.5, -0.5, 0.8, 1.6, 3.0, 4.0, 4.5, 5.0,
+                                                    5.5, 6.5)])
+    curve = sweep(probes, grid=[-2.0, -1.0, 0.0, 1.0], relevance_grid=[None])
+    assert curve[0]["unanswerable"] == 10
+    assert choose(curve, 0.8)["bias"] == 0.0  # 8 of 10: the point estimate meets 80%
+    strict = choose(curve, 0.8, 0.9)
+    assert strict["bias"] == -2.0 and strict["refusal_accuracy"] == 1.0 and strict["met_floor"]
+    cal = calibrate({"retrieval": probes}, settings(confidence=0.9))
+    assert cal["confidence"] == 0.9 and cal["unanswerable"] == 10
+
+
 def test_ties_go_to_no_check_and_the_bias_nearest_zero():
     probes = [probe(True, -3.0), probe(False, 5.0, refs=())]
     best = choose(sweep(probes), 0.8)
     assert best["bias"] == 0.0 and best["min_relevance"] is None
 
 
-def settings(bias=None, check=None, floor=0.8):
+def settings(bias=None, check=None, floor=0.8, confidence=0.0):
     return SimpleNamespace(calibration_min_refusal_accuracy=floor, fixed_refusal_bias=bias,
-                           fixed_answer_check=check)
+                           fixed_answer_check=check, calibration_confidence=confidence)
 
 
 def test_calibrate_prefers_the_retrieval_task_and_fixed_settings_win():
