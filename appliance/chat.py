@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from .answer_check import AnswerCheck, exempt
+from .answer_check import AnswerCheck
 from .audit import ASK, ask_details
 from .prompts import (REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers,
                       is_refusal)
@@ -112,9 +112,9 @@ class ChatService:
             text = "".join(pieces).strip()
             measure = threshold is not None or (self.check is not None and self.check.measure)
             if measure and text and not is_refusal(text):
-                relevance = self.check.relevance(question, text)
-                if threshold is not None and not exempt(text) and \
-                        (relevance is None or relevance < threshold):
+                relevance = self.check.relevance(question, text,
+                                                 [p.text for p in passages[:built.used]])
+                if threshold is not None and (relevance is None or relevance < threshold):
                     pieces = [REFUSAL]  # the answer does not address the question
             if threshold is not None:
                 yield "".join(pieces).strip()

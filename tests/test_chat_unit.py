@@ -199,20 +199,28 @@ def test_answer_body_drops_the_citation_lead_in_and_markers():
     assert answer_body("According to [1]:") == ""
 
 
-def test_a_short_answer_is_served_unchecked(tmp_path):
-    """A year or a name is a poor embedding match for any question: three words or fewer pass
-    the check; a longer answer with the same low relevance does not."""
-    chat = checked(tmp_path, "According to [1]: 14 characters.", 0.5)
-    final = list(chat.ask_stream("How many days of leave do nurses get?"))[-1]
-    assert final.answer == "According to [1]: 14 characters." and not final.refused
-    assert final.relevance < 0.5  # measured, but not held against it
-    longer = checked(tmp_path, "According to [1]: fourteen characters at the very least.", 0.5)
-    assert list(longer.ask_stream("How many days of leave do nurses get?"))[-1].refused
+
+def test_the_check_measures_the_cited_source_so_a_short_answer_counts_like_a_sentence(tmp_path):
+    """Two words answer the question when their source is about it; a sentence copied from a
+    source about something else does not."""
+    chat = checked(tmp_path, "According to [1]: 14.", 0.5)
+    final = list(chat.ask_stream("How many characters must a password have?"))[-1]
+    assert final.answer == "According to [1]: 14." and not final.refused
+    assert final.relevance > 0.9  # the source "Passwords need 14 characters."
+    off_topic = list(chat.ask_stream("How many days of leave do nurses get?"))[-1]
+    assert off_topic.refused and off_topic.relevance < 0.5
 
 
-def test_exempt_counts_the_answer_body_words():
-    from appliance.answer_check import exempt
+def test_relevance_is_the_first_cited_source_or_the_answer_itself():
+    from appliance.answer_check import AnswerCheck
 
-    assert exempt("According to [1]: 1998 [1].") and exempt("Ada Lovelace")
-    assert not exempt("According to [2]: the bridge opened in 1998.")
-    assert not exempt("According to [1]:")  # no words: nothing to let through
+    check = AnswerCheck(WordVectors())
+    sources = ["Nurses get 30 days of leave.", "Passwords need 14 characters."]
+    q = "How many days of leave do nurses get?"
+    assert check.relevance(q, "According to [1]: 30.", sources) > 0.9
+    assert check.relevance(q, "According to [2]: 14 characters [2].", sources) < 0.5
+    assert check.relevance(q, "According to [2], [1]: 30 days.", sources) < 0.5  # first cited
+    # no valid citation: the answer's own words
+    assert check.relevance(q, "Nurses get 30 days of leave.", sources) > 0.9
+    assert check.relevance(q, "According to [7]: passwords.", sources) < 0.5
+    assert check.relevance(q, "According to [1]:", sources) is None

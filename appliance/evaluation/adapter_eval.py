@@ -22,13 +22,14 @@ from ..tuning.perplexity import perplexity_check
 from ..tuning.registry import regression_reasons
 from .answers import MARKER, AnswerRecord, summarize
 from ..chat import ChatService
-from ..answer_check import AnswerCheck, exempt
+from ..answer_check import AnswerCheck
 from .calibration import Probe, ProbingGenerator, at, calibrate, probe_chat
 from .comparison import balanced, corpus_app, make_generator, run_conditions
 from .grounded_data import load_clapnq
 
 SOURCE_LINE = re.compile(r"^\[(\d{1,2})\] \(", re.M)
 QUESTION = re.compile(r"^Question: (.*)$", re.M)
+SOURCE = re.compile(r"^\[(\d{1,2})\] \(.*?\) (.*)$", re.M)
 METRICS = ("answer_f1", "citation_rate", "refusal_accuracy", "false_refusal_rate")
 
 
@@ -37,6 +38,13 @@ def prompt_sources(prompt: str) -> int:
     if "Sources:\n" not in prompt:
         return 0
     return len(SOURCE_LINE.findall(prompt.rsplit("Sources:\n", 1)[1]))
+
+
+def source_texts(prompt: str) -> list[str]:
+    """The texts of the question's own numbered sources ("[n] (label) text"), in order."""
+    if "Sources:\n" not in prompt:
+        return []
+    return [text for _, text in SOURCE.findall(prompt.rsplit("Sources:\n", 1)[1])]
 
 
 def _split_example(ex: dict) -> tuple[bool, tuple[str, ...], int]:
@@ -61,7 +69,7 @@ def split_records(generator: Any, examples: Sequence[dict], max_tokens: int,
 def split_probes(probing: ProbingGenerator, examples: Sequence[dict], max_tokens: int,
                  check: AnswerCheck, progress: bool = False) -> list[Probe]:
     """The eval split through a probing generator: each prompt's flip threshold, answer and
-    the answer's relevance to the prompt's question."""
+    the relevance of the source it cites to the prompt's question."""
     probes = []
     for ex in tqdm(examples, desc="eval split adapter", disable=not progress, file=sys.stderr):
         started = time.perf_counter()
@@ -69,10 +77,11 @@ def split_probes(probing: ProbingGenerator, examples: Sequence[dict], max_tokens
         answerable, references, sources = _split_example(ex)
         refused = is_refusal(text) or not text
         question = QUESTION.findall(ex["prompt"])
-        relevance = None if refused or not question else check.relevance(question[-1], text)
+        relevance = None if refused or not question else \
+            check.relevance(question[-1], text, source_texts(ex["prompt"]))
         probes.append(Probe(answerable, references, math.inf if refused else probing.threshold,
                             text, tuple(cited_numbers(text, sources)), sources,
-                            time.perf_counter() - started, relevance, not exempt(text)))
+                            time.perf_counter() - started, relevance))
     return probes
 
 

@@ -3,8 +3,8 @@ does not know, chosen on questions it never saw.
 
 Two knobs decide. The refusal bias: the adapter chooses at its first answer token between the
 refusal's "I" and the answer's "According"; subtracting a bias b from the refusal token's logit
-there moves that choice. The answer check (appliance/answer_check.py): an answer whose
-relevance to the question is below a threshold s is replaced by the refusal.
+there moves that choice. The answer check (appliance/answer_check.py): an answer whose cited
+source's relevance to the question is below a threshold s is replaced by the refusal.
 
 For each calibration question one forced answer is generated (the refusal token barred at the
 first position) while that position's logits are recorded: they give the exact bias at which
@@ -30,7 +30,6 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..answer_check import exempt
 from ..prompts import REFUSAL_OPENING as OPENING
 from ..prompts import cited_numbers, is_refusal
 from .answers import AnswerRecord, summarize
@@ -61,14 +60,13 @@ class Probe:
     cited: tuple[int, ...]
     sources: int
     seconds: float = 0.0
-    relevance: float | None = None  # of the forced answer to the question
-    checked: bool = True  # False: a short answer the answer check lets through
+    relevance: float | None = None  # of the forced answer's cited source to the question
 
     def refused(self, bias: float, min_relevance: float | None = None) -> bool:
         if bias < self.threshold:
             return True
-        return min_relevance is not None and self.checked and (
-            self.relevance is None or self.relevance < min_relevance)
+        return min_relevance is not None and (self.relevance is None
+                                              or self.relevance < min_relevance)
 
     def record(self, bias: float, min_relevance: float | None = None) -> AnswerRecord:
         refused = self.refused(bias, min_relevance)
@@ -112,7 +110,7 @@ def probe_chat(chat: Any, probing: ProbingGenerator, items: Sequence[Any],
         threshold = math.inf if is_refusal(text) or not text else probing.threshold
         out.append(Probe(q.answerable, tuple(q.answers), threshold, text,
                          tuple(cited_numbers(text, len(answer.hits))), len(answer.hits),
-                         time.perf_counter() - started, answer.relevance, not exempt(text)))
+                         time.perf_counter() - started, answer.relevance))
     return out
 
 

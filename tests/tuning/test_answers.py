@@ -59,3 +59,18 @@ def test_definition_question_from_the_first_sentence():
     assert (item.question, item.answer) == ("What is Insulin?", "a peptide hormone produced by "
                                                                 "beta cells")
     assert definition_item("It rained .") is None
+
+
+def test_the_eval_split_check_reads_the_questions_own_sources():
+    """The preamble's example source is not the question's; a label may hold parentheses."""
+    from appliance.evaluation.adapter_eval import prompt_sources, source_texts
+    from appliance.prompts import Passage, build_prompt
+
+    passages = [Passage("ozark.md, Ozark (TV series)", "The show is set at a resort."),
+                Passage("tango.md, Filming", "The first series was filmed in Halifax.")]
+    prompt = build_prompt("Where was it filmed?", passages, lambda t: len(t.split()),
+                          2048, 100).text
+    assert source_texts(prompt) == ["The show is set at a resort.",
+                                    "The first series was filmed in Halifax."]
+    assert prompt_sources(prompt) == 2
+    assert source_texts(build_prompt("Where?", [], lambda t: len(t.split()), 2048, 100).text) == []
