@@ -21,10 +21,12 @@ def plot(result: dict, out: Path, losses: list[float] | None = None) -> Path:
     ax = axes[0] if losses else axes
     width = 0.8 / len(METRICS)
     for j, (key, label) in enumerate(METRICS):
-        values = [result["conditions"][c].get(key) or 0.0 for c in conditions]
+        raw = [result["conditions"][c].get(key) for c in conditions]  # None: not applicable
+        values = [v or 0.0 for v in raw]
         xs = [i + (j - (len(METRICS) - 1) / 2) * width for i in range(len(conditions))]
         bars = ax.bar(xs, values, width, label=label)
-        ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=7, padding=1)
+        ax.bar_label(bars, labels=["n/a" if v is None else f"{v:.2f}" for v in raw], fontsize=7,
+                     padding=1)
     ax.set_xticks(range(len(conditions)), [c.replace(" uncal", "\nuncal") for c in conditions])
     ax.set_ylim(0, 1.08)
     ax.set_title(f"Held-out CLAPnq, {result['questions']} questions "

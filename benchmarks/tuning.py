@@ -262,8 +262,8 @@ def main() -> None:
     p.add_argument("--conditions", default="", help="compare only these (comma-separated: "
                    "base,RAG,LoRA,RAG + LoRA,RAG + LoRA uncalibrated); results merge into "
                    "comparison.json")
-    p.add_argument("--compare-limit", type=int, default=100,
-                   help="held-out questions to compare, half answerable (default 100)")
+    p.add_argument("--compare-limit", type=int, default=2 * HELD_OUT_PER_CLASS,
+                   help="held-out questions to compare, half answerable (default: all 120)")
     args = p.parse_args()
     stages = STAGES if args.stages == ["all"] else args.stages
     for stage in stages:
