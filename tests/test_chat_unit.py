@@ -199,7 +199,6 @@ def test_answer_body_drops_the_citation_lead_in_and_markers():
     assert answer_body("According to [1]:") == ""
 
 
-
 def test_the_check_measures_the_cited_source_so_a_short_answer_counts_like_a_sentence(tmp_path):
     """Two words answer the question when their source is about it; a sentence copied from a
     source about something else does not."""

@@ -65,6 +65,10 @@ def test_refusal_bias_and_answer_check_are_auto_or_a_number(tmp_path):
             load_settings({"answer_check": bad}, environ={})
     with pytest.raises(SettingsError, match="calibration_min_refusal_accuracy"):
         load_settings({"calibration_min_refusal_accuracy": 80}, environ={})
+    assert load_settings(environ={}).calibration_confidence == 0.9
+    for bad in (1.0, -0.1, 90):
+        with pytest.raises(SettingsError, match="calibration_confidence"):
+            load_settings({"calibration_confidence": bad}, environ={})
 
 
 def test_settings_are_frozen():

@@ -27,24 +27,21 @@ from .calibration import Probe, ProbingGenerator, at, calibrate, probe_chat
 from .comparison import balanced, corpus_app, make_generator, run_conditions
 from .grounded_data import load_clapnq
 
-SOURCE_LINE = re.compile(r"^\[(\d{1,2})\] \(", re.M)
 QUESTION = re.compile(r"^Question: (.*)$", re.M)
-SOURCE = re.compile(r"^\[(\d{1,2})\] \(.*?\) (.*)$", re.M)
+SOURCE = re.compile(r"^\[\d{1,2}\] \(.*?\) (.*)$", re.M)  # "[n] (label) text"
 METRICS = ("answer_f1", "citation_rate", "refusal_accuracy", "false_refusal_rate")
 
 
-def prompt_sources(prompt: str) -> int:
-    """How many numbered sources the question's own Sources block shows (not the preamble's)."""
-    if "Sources:\n" not in prompt:
-        return 0
-    return len(SOURCE_LINE.findall(prompt.rsplit("Sources:\n", 1)[1]))
-
-
 def source_texts(prompt: str) -> list[str]:
-    """The texts of the question's own numbered sources ("[n] (label) text"), in order."""
+    """The texts of the question's own numbered sources (not the preamble's), in order."""
     if "Sources:\n" not in prompt:
         return []
-    return [text for _, text in SOURCE.findall(prompt.rsplit("Sources:\n", 1)[1])]
+    return SOURCE.findall(prompt.rsplit("Sources:\n", 1)[1])
+
+
+def prompt_sources(prompt: str) -> int:
+    """How many numbered sources the question's own Sources block shows."""
+    return len(source_texts(prompt))
 
 
 def _split_example(ex: dict) -> tuple[bool, tuple[str, ...], int]:
