@@ -49,3 +49,15 @@ class PolicyError(ApplianceError):
 
 class AuditError(ApplianceError):
     """The audit log could not be written or verified."""
+
+
+class InvalidRequest(ApplianceError):
+    """A malformed request: empty question, unknown field value, too many inputs."""
+
+    http_status = 400
+
+
+class Busy(ApplianceError):
+    """The model queue is full; try again shortly."""
+
+    http_status = 503

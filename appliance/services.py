@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from functools import cached_property
+from pathlib import Path
 
 from .audit import AuditLog, ensure_keys
-from .engines.embedder import SentenceEmbedder
-from .indexes import Indexes
-from .ingest import IngestService
-from .privacy import RedactingLogFilter, Redactor, RedactorPool
-from .privacy.factory import load_settings_policy
-from .model_files import generator_path, sha256_file
-from .retrieval import HybridRetriever
+from .engines import SentenceEmbedder, generator_path, sha256_file
+from .knowledge import HybridRetriever, Indexes, IngestService
+from .privacy import RedactingLogFilter, Redactor, RedactorPool, load_settings_policy
 from .settings import Settings
 from .store import Store
 
@@ -65,10 +61,9 @@ class Appliance:
     def generator(self):
         """The base GGUF plus the registry's active adapter, swapped in without a restart
         (a lora_adapter_path setting pins an adapter instead)."""
-        from .engines.llm import LlamaGenerator
-        from .prompts import REFUSAL_OPENING
-        from .tuning.live import LiveAdapterGenerator
-        from .tuning.registry import ActiveAdapter
+        from .answering import REFUSAL_OPENING
+        from .engines import LlamaGenerator
+        from .tuning import ActiveAdapter, LiveAdapterGenerator
 
         path, s = generator_path(self.settings), self.settings
 
@@ -89,8 +84,7 @@ class Appliance:
     @cached_property
     def adapters(self):
         """The versioned LoRA adapter registry (activation is audited)."""
-        from .tuning.paths import adapters_dir
-        from .tuning.registry import AdapterRegistry
+        from .tuning import AdapterRegistry, adapters_dir
 
         return AdapterRegistry(self.store, adapters_dir(self.settings), self.audit,
                                self.settings.adapter_max_perplexity_rise)
@@ -98,7 +92,7 @@ class Appliance:
     @cached_property
     def answer_check(self):
         """Relevance of answers to questions; the threshold follows the served adapter."""
-        from .answer_check import AnswerCheck
+        from .answering import AnswerCheck
 
         fixed = self.settings.fixed_answer_check
 
@@ -115,7 +109,7 @@ class Appliance:
 
     @cached_property
     def chat(self):
-        from .chat import ChatService
+        from .answering import ChatService
 
         return ChatService(self.settings, self.retriever, self.generator,
                            redactor=self.redactor, audit=self.audit,
@@ -148,7 +142,7 @@ class Appliance:
 
     @cached_property
     def metrics(self):
-        from .metrics import Metrics
+        from .answering import Metrics
 
         metrics = Metrics()
         metrics.gauge("appliance_queue_waiting", "Questions waiting for the model now.",
@@ -160,41 +154,42 @@ class Appliance:
     @cached_property
     def queue(self):
         """The fair queue in front of this process's one model context."""
-        from .fairqueue import FairQueue
+        from .answering import FairQueue
 
         return FairQueue(self.settings.chat_queue_limit)
 
     @cached_property
     def asking(self):
-        from .asking import AskService
+        from .answering import AskService
 
         return AskService(self.accounts.access, lambda: self.chat, self.queue, self.metrics,
                           self.audit)
 
     @cached_property
     def conversations(self):
-        from .conversations import ConversationService
+        from .answering import ConversationService
 
         return ConversationService(self.store, self.asking, lambda: self.redactor)
 
     @cached_property
     def documents(self):
-        from .documents import DocumentService
+        from .knowledge import DocumentService
 
         return DocumentService(self.settings, self.store, self.accounts.access,
                                lambda: self.ingest)
 
     @cached_property
     def embeddings(self):
-        from .embeddings import EmbeddingService
+        from .knowledge import EmbeddingService
 
         return EmbeddingService(self.settings, lambda: self.embedder)
 
     @cached_property
     def oversight(self):
-        from .oversight import OversightService
+        from .accounts import require_audit
+        from .audit import OversightService
 
-        return OversightService(self.store, self.audit, self.policy,
+        return OversightService(self.store, self.audit, self.policy, require_audit,
                                 self.settings.collection_policy_map)
 
     def close(self) -> None:
@@ -203,7 +198,7 @@ class Appliance:
 
 
 def _tagger():
-    from .engines.ner import SpacyTagger
+    from .engines import SpacyTagger
 
     return SpacyTagger()
 

@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import requests
-
 from _table import ROOT, percentile, report
 
 PASSWORD = "benchmark password 1234"
@@ -56,7 +55,7 @@ def prepare(data: Path, sessions: int) -> None:
 
 
 def start(data: Path, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
-    from appliance.model_files import assemble_generator
+    from appliance.engines.model_files import assemble_generator
     from appliance.settings import load_settings
 
     assemble_generator(load_settings({"data_dir": str(data)}, environ={}))

@@ -61,8 +61,8 @@ def main() -> None:
 
     from llama_cpp import Llama
 
-    from appliance.model_files import assemble_generator
-    from appliance.prompts import STOP
+    from appliance.answering.prompts import STOP
+    from appliance.engines.model_files import assemble_generator
     from appliance.services import build_services
     from appliance.settings import load_settings
 

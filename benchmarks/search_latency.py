@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _table import SCIFACT, percentile, report
 
 
 def base_chunks(app, limit: int) -> tuple[list[tuple[str, str, str]], np.ndarray]:
-    from appliance.chunking import chunk_blocks, index_text
-    from appliance.extract import Block
+    from appliance.knowledge.chunking import chunk_blocks, index_text
+    from appliance.knowledge.extraction import Block
 
     rows = []
     with open(SCIFACT / "corpus.jsonl") as fh:

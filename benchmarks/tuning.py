@@ -82,10 +82,14 @@ def stage_data(args) -> None:
 def stage_data_retrieved(args, train_q, corpus, held_passages) -> list[dict]:
     """Contexts as serving shows them: the appliance's retriever over the CLAPnq passages that
     no held-out question uses, at the serving context size (see retrieved_data.py)."""
+    from appliance.engines.model_files import assemble_generator
     from appliance.evaluation.comparison import corpus_app
-    from appliance.evaluation.retrieved_data import (ServingPrompts, balance_refusals,
-                                                     clapnq_retrieved, factual_retrieved)
-    from appliance.model_files import assemble_generator
+    from appliance.evaluation.retrieved_data import (
+        ServingPrompts,
+        balance_refusals,
+        clapnq_retrieved,
+        factual_retrieved,
+    )
     from appliance.services import build_services
     from appliance.settings import load_settings
     from appliance.tuning.tokens import tokenizer_for
@@ -116,9 +120,13 @@ def stage_data_retrieved(args, train_q, corpus, held_passages) -> list[dict]:
 
 def stage_data_passages(args, train_q, corpus, held_passages) -> list[dict]:
     """The first run's data: whole gold passages among 0-2 lexical distractors."""
-    from appliance.evaluation.grounded_data import (Distractors, clapnq_examples,
-                                                    factual_examples, load_corpus)
-    from appliance.model_files import assemble_generator
+    from appliance.engines.model_files import assemble_generator
+    from appliance.evaluation.grounded_data import (
+        Distractors,
+        clapnq_examples,
+        factual_examples,
+        load_corpus,
+    )
     from appliance.settings import load_settings
     from appliance.tuning.tokens import tokenizer_for
 
@@ -162,10 +170,14 @@ def stage_eval(args) -> None:
 
 
 def stage_compare(args) -> None:
-    from appliance.evaluation.comparison import (CONDITIONS, UNCALIBRATED, balanced,
-                                                 compare_four_ways)
+    from appliance.engines.model_files import generator_path
+    from appliance.evaluation.comparison import (
+        CONDITIONS,
+        UNCALIBRATED,
+        balanced,
+        compare_four_ways,
+    )
     from appliance.evaluation.grounded_data import load_clapnq
-    from appliance.model_files import generator_path
     from appliance.services import build_services
     from appliance.settings import load_settings
 

@@ -58,7 +58,7 @@ def no_network():
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> Path:
     """The bundled GGUF assembled once per test session (checked against the manifest)."""
-    from appliance.model_files import assemble_generator
+    from appliance.engines.model_files import assemble_generator
     from appliance.settings import load_settings
 
     base = tmp_path_factory.mktemp("models-data")

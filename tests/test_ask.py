@@ -2,9 +2,9 @@
 import json
 
 import pytest
-
-from appliance.prompts import REFUSAL
 from helpers import FACTS
+
+from appliance.answering.prompts import REFUSAL
 
 pytestmark = pytest.mark.slow
 

@@ -1,10 +1,11 @@
 """ChatService with a fake generator: streaming, redaction of the stream, citations, budget."""
 from dataclasses import dataclass
 
-from appliance.chat import ChatService
-from appliance.prompts import STOP, Passage, build_prompt, cited_numbers
-from appliance.retrieval import Hit, SearchResult
 from helpers import make_settings
+
+from appliance.answering.pipeline import ChatService
+from appliance.answering.prompts import STOP, Passage, build_prompt, cited_numbers
+from appliance.knowledge.retrieval import Hit, SearchResult
 
 
 class FakeGenerator:
@@ -149,7 +150,7 @@ class WordVectors:
 
 
 def checked(tmp_path, answer, threshold, measure=False):
-    from appliance.answer_check import AnswerCheck
+    from appliance.answering.answer_check import AnswerCheck
 
     chat, gen = service(tmp_path, answer, [hit(1, "Passwords need 14 characters.")])
     chat.check = AnswerCheck(WordVectors(), lambda: threshold, measure)
@@ -166,7 +167,7 @@ def test_a_checked_answer_is_held_back_until_it_is_complete(tmp_path):
 
 
 def test_an_answer_that_does_not_address_the_question_becomes_the_refusal(tmp_path):
-    from appliance.prompts import REFUSAL
+    from appliance.answering.prompts import REFUSAL
 
     chat = checked(tmp_path, "According to [1]: passwords need 14 characters.", 0.5)
     items = list(chat.ask_stream("How many days of leave do nurses get?"))
@@ -190,7 +191,7 @@ def test_serving_without_a_threshold_embeds_nothing_more(tmp_path):
 
 
 def test_answer_body_drops_the_citation_lead_in_and_markers():
-    from appliance.answer_check import answer_body
+    from appliance.answering.answer_check import answer_body
 
     assert answer_body("According to [2]: The COO approves travel [2].") == \
         "The COO approves travel."
@@ -211,7 +212,7 @@ def test_the_check_measures_the_cited_source_so_a_short_answer_counts_like_a_sen
 
 
 def test_relevance_is_the_first_cited_source_or_the_answer_itself():
-    from appliance.answer_check import AnswerCheck
+    from appliance.answering.answer_check import AnswerCheck
 
     check = AnswerCheck(WordVectors())
     sources = ["Nurses get 30 days of leave.", "Passwords need 14 characters."]

@@ -1,7 +1,7 @@
 import re
 
-from appliance.chunking import chunk_blocks, index_text
-from appliance.extract import Block
+from appliance.knowledge.chunking import chunk_blocks, index_text
+from appliance.knowledge.extraction import Block
 
 
 def word_offsets(texts):

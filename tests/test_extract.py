@@ -1,9 +1,8 @@
 import pytest
+from helpers import SAMPLES
 
 from appliance.errors import CorruptFileError, EmptyFileError, UnsupportedFileError
-from appliance.extract import extract
-
-from helpers import SAMPLES
+from appliance.knowledge.extraction import extract
 
 
 def _text(blocks):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from appliance.chunking import index_text
+from appliance.knowledge.chunking import index_text
 from appliance.store.tables import ChunkTable
 
 pytestmark = pytest.mark.slow

@@ -40,7 +40,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_activate(args) -> int:
-    from ..model_files import generator_path, sha256_file
+    from ..engines import generator_path, sha256_file
 
     app = services_from(args)
     model = generator_path(app.settings)

@@ -23,7 +23,7 @@ def register(subparsers) -> None:
                    help="a checkpoint kept outside the database (detects a rollback)")
     p.set_defaults(func=cmd_verify)
 
-    from ..audit.formats import FORMATS
+    from ..audit import FORMATS
     p = sub.add_parser("export", help="export events with a signed manifest")
     p.add_argument("--format", required=True, choices=FORMATS.names())
     p.add_argument("--since", help="first time to include (ISO 8601, UTC if no zone)")
@@ -74,7 +74,7 @@ def _settings(args):
 
 def _log(args):
     from ..audit import AuditLog
-    from ..store.db import Store
+    from ..store import Store
 
     settings = _settings(args)
     return AuditLog(Store(settings.db_url), settings)
@@ -110,8 +110,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_export(args: argparse.Namespace) -> int:
-    from ..audit.export_check import verify_export
-    from ..audit.keys import load_keyring, parse_keyring
+    from ..audit import load_keyring, parse_keyring, verify_export
 
     if args.pubkey:
         try:
@@ -142,7 +141,7 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_pubkey(args: argparse.Namespace) -> int:
-    from ..audit.keys import keyring_text
+    from ..audit import keyring_text
 
     text = keyring_text(_settings(args))
     if args.out:
@@ -161,7 +160,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from ..audit.retention import prune
+    from ..audit import prune
 
     log = _log(args)
     result = prune(log, actor=_actor(), dry_run=args.dry_run, source="cli")
@@ -171,7 +170,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_set(args: argparse.Namespace) -> int:
-    from ..audit.retention import place_hold
+    from ..audit import place_hold
 
     log = _log(args)
     seq = place_hold(log, args.name, actor=_actor(), since=args.since, reason=args.reason,
@@ -182,7 +181,7 @@ def cmd_hold_set(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_release(args: argparse.Namespace) -> int:
-    from ..audit.retention import release_hold
+    from ..audit import release_hold
 
     log = _log(args)
     seq = release_hold(log, args.name, actor=_actor(), source="cli")
@@ -192,7 +191,7 @@ def cmd_hold_release(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_list(args: argparse.Namespace) -> int:
-    from ..audit.retention import active_holds
+    from ..audit import active_holds
 
     holds = active_holds(_log(args))
     for hold in holds:

@@ -44,8 +44,8 @@ def register(sub) -> None:
 
 def cmd_init(args) -> int:
     from ..audit import ensure_keys
+    from ..engines import assemble_generator
     from ..privacy import create_secret
-    from ..model_files import assemble_generator
 
     settings = settings_from(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +153,7 @@ def cmd_reindex(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from ..model_files import check_models
+    from ..engines import check_models
 
     app = services_from(args)
     problems: list[str] = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from ..store.tables import ChunkTable, DocumentTable
+from ..store import ChunkTable, DocumentTable
 from .common import print_json, services_from
 
 

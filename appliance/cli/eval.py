@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 def cmd_retrieval(args) -> int:
     from ..errors import NotFoundError
-    from ..evaluation.retrieval_eval import evaluate_retrieval
+    from ..evaluation import evaluate_retrieval
 
     for path in (args.corpus, args.queries, args.qrels):
         if not path.is_file():

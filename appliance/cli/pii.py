@@ -42,9 +42,7 @@ def _settings(args):
 
 
 def _redactor(args, need_secret: bool):
-    from ..privacy import Redactor, build_redactor
-    from ..privacy.factory import load_settings_policy
-    from ..privacy.policy import NER_TYPES
+    from ..privacy import NER_TYPES, Redactor, build_redactor, load_settings_policy
     settings = _settings(args)
     policy = load_settings_policy(settings, args.policy)
     if args.no_ner:
@@ -52,7 +50,8 @@ def _redactor(args, need_secret: bool):
     if not need_secret:
         # Detection never hashes, so it needs no secret (and creates none); a throwaway key.
         import secrets
-        from ..privacy.factory import default_tagger
+
+        from ..privacy import default_tagger
         return Redactor(policy, secrets.token_bytes(32), ner=default_tagger() if policy.uses_ner else None)
     return build_redactor(settings, policy)
 

@@ -70,12 +70,10 @@ def actor_name(args) -> str:
 
 
 def cmd_prepare(args) -> int:
+    from ..engines import assemble_generator
     from ..errors import ApplianceError
-    from ..evaluation.grounded_data import feedback_formatter
-    from ..model_files import assemble_generator
-    from ..tuning.dataset import prepare
-    from ..tuning.paths import dataset_dir
-    from ..tuning.tokens import tokenizer_for
+    from ..evaluation import feedback_formatter
+    from ..tuning import dataset_dir, prepare, tokenizer_for
 
     if not args.input and not args.feedback:
         raise ApplianceError("give at least one --input or --feedback file")
@@ -103,10 +101,8 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from ..model_files import assemble_generator, sha256_file
-    from ..tuning.dataset import load_manifest
-    from ..tuning.paths import dataset_dir, run_dir
-    from ..tuning.trainer import TrainConfig, read_examples, train
+    from ..engines import assemble_generator, sha256_file
+    from ..tuning import TrainConfig, dataset_dir, load_manifest, read_examples, run_dir, train
 
     settings = settings_from(args)
     data = dataset_dir(settings, args.dataset)
@@ -136,8 +132,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from ..model_files import assemble_generator, sha256_file
-    from ..tuning.workflow import export_and_register
+    from ..engines import assemble_generator, sha256_file
+    from ..tuning import export_and_register
 
     app = services_from(args)
     base = assemble_generator(app.settings)
@@ -152,7 +148,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from ..evaluation.adapter_eval import evaluate_adapter, format_report
+    from ..evaluation import evaluate_adapter, format_report
     from ..services import build_services
 
     app = services_from(args)

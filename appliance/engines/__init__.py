@@ -1,1 +1,26 @@
-"""One wrapper per heavy library, each behind a small Protocol (see protocols.py)."""
+"""One wrapper per heavy library, each behind a small Protocol (see protocols.py), and the
+model files they load.
+
+Public surface (loaded on first use, so importing this package costs nothing):
+    LlamaGenerator        llama-cpp-python: GGUF generation, streamed
+    SentenceEmbedder      sentence-transformers for documents, ONNX Runtime for queries
+    FaissVectorStore      FAISS index files
+    BM25KeywordIndex, recover_keyword_dir   bm25s keyword index
+    SpacyTagger           spaCy named entities for the PII engine
+    model files           assemble_generator, check_models, generator_path, sha256_file
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "LlamaGenerator": "llm", "SentenceEmbedder": "embedder", "FaissVectorStore": "vectors_faiss",
+    "BM25KeywordIndex": "keyword", "recover_keyword_dir": "keyword", "SpacyTagger": "ner",
+    "assemble_generator": "model_files", "check_models": "model_files",
+    "generator_path": "model_files", "sha256_file": "model_files",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

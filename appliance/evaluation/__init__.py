@@ -1,1 +1,21 @@
-"""Evaluation: retrieval metrics (BEIR format), answer metrics, failure audit, advisor."""
+"""Evaluation: retrieval metrics (BEIR format), grounded-answer data, adapter evaluation and
+refusal calibration, the four-way RAG / LoRA comparison.
+
+Public surface (loaded on first use):
+    evaluate_retrieval                    BEIR-format retrieval quality (retrieval_eval.py)
+    evaluate_adapter, format_report       an adapter against the base (adapter_eval.py)
+    feedback_formatter                    reviewed feedback as grounded training examples
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "evaluate_retrieval": "retrieval_eval", "evaluate_adapter": "adapter_eval",
+    "format_report": "adapter_eval", "feedback_formatter": "grounded_data",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

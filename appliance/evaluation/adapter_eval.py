@@ -14,15 +14,10 @@ from typing import Any, Callable, Sequence
 
 from tqdm import tqdm
 
-from ..model_files import generator_path
-from ..prompts import STOP, cited_numbers, is_refusal
-from ..tuning import TuningError
-from ..tuning.paths import dataset_dir
-from ..tuning.perplexity import perplexity_check
-from ..tuning.registry import regression_reasons
+from ..answering import STOP, AnswerCheck, ChatService, cited_numbers, is_refusal
+from ..engines import generator_path
+from ..tuning import TuningError, dataset_dir, perplexity_check, regression_reasons
 from .answers import MARKER, AnswerRecord, summarize
-from ..chat import ChatService
-from ..answer_check import AnswerCheck
 from .calibration import Probe, ProbingGenerator, at, calibrate, probe_chat
 from .comparison import balanced, corpus_app, make_generator, run_conditions
 from .grounded_data import load_clapnq

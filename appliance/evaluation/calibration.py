@@ -3,7 +3,7 @@ does not know, chosen on questions it never saw.
 
 Two knobs decide. The refusal bias: the adapter chooses at its first answer token between the
 refusal's "I" and the answer's "According"; subtracting a bias b from the refusal token's logit
-there moves that choice. The answer check (appliance/answer_check.py): an answer whose cited
+there moves that choice. The answer check (appliance/answering/answer_check.py): an answer whose cited
 source's relevance to the question is below a threshold s is replaced by the refusal.
 
 For each calibration question one forced answer is generated (the refusal token barred at the
@@ -30,8 +30,8 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..prompts import REFUSAL_OPENING as OPENING
-from ..prompts import cited_numbers, is_refusal
+from ..answering import REFUSAL_OPENING as OPENING
+from ..answering import cited_numbers, is_refusal
 from .answers import AnswerRecord, summarize
 
 GRID = tuple(x / 4 for x in range(-24, 25))  # candidate biases, -6 .. +6 logits

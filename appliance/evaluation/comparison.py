@@ -12,9 +12,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
-from ..answer_check import AnswerCheck
-from ..chat import ChatService
-from ..prompts import REFUSAL_OPENING, cited_numbers
+from ..answering import REFUSAL_OPENING, AnswerCheck, ChatService, cited_numbers
 from ..settings import Settings
 from .answers import AnswerRecord, summarize
 from .grounded_data import QAItem, load_clapnq
@@ -47,7 +45,7 @@ def corpus_app(settings: Settings, build: Callable[[Settings], Any], corpus: Pat
 
 def make_generator(settings: Settings, model_path: str, lora_path: str = "",
                    refusal_bias: float = 0.0):
-    from ..engines.llm import LlamaGenerator
+    from ..engines import LlamaGenerator
 
     return LlamaGenerator(model_path, settings.context_size, settings.threads, lora_path,
                           settings.temperature, opening_bias={REFUSAL_OPENING: -refusal_bias})

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from ..prompts import REFUSAL, Passage, build_prompt
+from ..answering import REFUSAL, Passage, build_prompt
 from .factual_questions import factual_items
 
 CountTokens = Callable[[str], int]

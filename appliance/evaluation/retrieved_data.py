@@ -13,8 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
-from ..chat import passage_label
-from ..prompts import REFUSAL, Passage, build_prompt
+from ..answering import REFUSAL, Passage, build_prompt, passage_label
 from .factual_questions import factual_items
 from .grounded_data import Doc, QAItem, cite_first
 

@@ -10,16 +10,23 @@ Public API:
     RedactorPool(settings).get(policy_name) -> Redactor  (per-collection policies, shared NER)
     create_secret(secrets_dir) / load_secret(secrets_dir)
 """
-from .factory import RedactorPool, build_redactor, policies_root
+from .factory import (
+                      RedactorPool,
+                      build_redactor,
+                      default_tagger,
+                      load_settings_policy,
+                      policies_root,
+)
 from .findings import Finding, resolve_overlaps
 from .logs import RedactingLogFilter, summarize
-from .policy import PATHS, EntityRule, Policy, list_policies, load_policy, parse_policy
+from .policy import NER_TYPES, PATHS, EntityRule, Policy
+from .policy_files import list_policies, load_policy, parse_policy
 from .recognizers import EntityTagger
 from .redactor import RedactionResult, Redactor
 from .secret import create_secret, load_secret
 from .streaming import StreamRedactor
 
-__all__ = ["PATHS", "EntityRule", "EntityTagger", "Finding", "Policy", "RedactingLogFilter",
+__all__ = ["NER_TYPES", "PATHS", "default_tagger", "load_settings_policy", "EntityRule", "EntityTagger", "Finding", "Policy", "RedactingLogFilter",
            "RedactionResult", "Redactor", "RedactorPool", "StreamRedactor", "build_redactor", "create_secret",
            "list_policies", "load_policy", "load_secret", "parse_policy", "policies_root",
            "resolve_overlaps", "summarize"]

@@ -5,7 +5,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import PolicyError
-from .policy import Policy, load_policy
+from .policy import Policy
+from .policy_files import load_policy
 from .recognizers import EntityTagger
 from .redactor import Redactor
 from .secret import load_secret
@@ -34,7 +35,7 @@ def load_settings_policy(settings, name: str | None = None) -> Policy:
 
 def default_tagger() -> EntityTagger:
     """The installed NER model (imported here, lazily: only policies with NER types pay for it)."""
-    from ..engines.ner import SpacyTagger
+    from ..engines import SpacyTagger
     return SpacyTagger()
 
 

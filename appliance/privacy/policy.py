@@ -1,23 +1,19 @@
-"""Policy: a YAML file (policies/*.yaml) validated into an immutable object, failing closed.
+"""Policy: the immutable, validated form of a PII policy, and the keys a policy file may hold.
 
-Every problem is reported as ``<file>:<line>: <problem>`` through PolicyError. See
-policies/README.md for the meaning of every key.
+policy_files.py reads a file and policy_checks.py validates it into this object, failing closed.
+See policies/README.md for the meaning of every key.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 import phonenumbers
 
-from ..errors import PolicyError
 from .recognizers import NER_TYPES
-from .yamlmarks import YamlProblem, load_with_lines
 
 PATHS = ("ingest", "prompt", "context", "output", "logs")
 NER_LANGUAGES = ("en",)
@@ -90,53 +86,6 @@ class Policy:
         """A copy without the given entity types (e.g. NER types, for a structured-only run)."""
         kept = {t: r for t, r in self.entities.items() if t not in set(types)}
         return dataclasses.replace(self, entities=MappingProxyType(kept))
-
-
-def resolve_policy_path(name_or_path: str | Path, policies_root: str | Path | None) -> Path:
-    """A policy name ("hipaa") resolves inside ``policies_root``; anything path-like is a path."""
-    text = str(name_or_path)
-    if "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
-        return Path(text)
-    if not _POLICY_NAME.match(text):
-        raise PolicyError(f"invalid policy name {text!r}")
-    if policies_root is None:
-        raise PolicyError(f"policy {text!r}: no policies directory is configured")
-    return Path(policies_root) / f"{text}.yaml"
-
-
-def load_policy(name_or_path: str | Path, policies_root: str | Path | None = None) -> Policy:
-    """Load and validate a policy by name (in ``policies_root``) or path.
-
-    Raises PolicyError("<file>:<line>: <problem>") for any invalid or unknown content.
-    """
-    path = resolve_policy_path(name_or_path, policies_root)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(f"{path}: policy file not found") from None
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from None
-    return parse_policy(raw, str(path), default_name=path.stem)
-
-
-def list_policies(policies_root: str | Path) -> list[Path]:
-    """The policy files in ``policies_root``, sorted by name."""
-    root = Path(policies_root)
-    return sorted(p for p in root.glob("*.yaml") if p.is_file()) if root.is_dir() else []
-
-
-def parse_policy(raw: bytes, source: str, default_name: str = "policy") -> Policy:
-    """Validate policy YAML ``raw`` read from ``source`` (used in messages)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PolicyError(f"{source}:1: policy file is not UTF-8 text") from None
-    try:
-        data, lines = load_with_lines(text)
-    except YamlProblem as exc:
-        raise PolicyError(f"{source}:{exc.line}: invalid YAML: {exc}") from None
-    from .policy_checks import Checker  # split out to keep this module small
-    return Checker(source, lines).build(data, hashlib.sha256(raw).hexdigest(), default_name)
 
 
 def known_phone_region(code: str) -> bool:

@@ -1,4 +1,30 @@
-"""The relational store: documents, chunks, ingest jobs (SQLite by default, any SQLAlchemy URL)."""
-from .db import Store
+"""The relational store, the source of truth (SQLite by default, any SQLAlchemy URL:
+PostgreSQL through psycopg 3 in production).
 
-__all__ = ["Store"]
+Public surface:
+    Store(settings)      engine, sessions, migrations (Alembic)
+    the tables           documents and chunks, accounts and conversations, adapters, audit
+"""
+from .account_tables import (
+                             ROLES,
+                             ApiTokenTable,
+                             CollectionTable,
+                             ConversationTable,
+                             FeedbackTable,
+                             GrantTable,
+                             GroupTable,
+                             MembershipTable,
+                             MessageTable,
+                             SessionTable,
+                             ThrottleTable,
+                             UserTable,
+)
+from .adapter_tables import AdapterTable
+from .audit_tables import AuditEventTable
+from .db import Store
+from .tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
+
+__all__ = ["ROLES", "AdapterTable", "ApiTokenTable", "AuditEventTable", "ChunkTable",
+           "CollectionTable", "ConversationTable", "DocumentTable", "FeedbackTable",
+           "GrantTable", "GroupTable", "IngestJobTable", "MembershipTable", "MessageTable",
+           "SessionTable", "Store", "ThrottleTable", "UserTable", "utcnow"]

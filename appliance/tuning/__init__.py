@@ -1,9 +1,17 @@
 """Fine-tuning on the box: training sets, peft LoRA training, GGUF adapter export, the adapter
 registry and the live adapter the generator serves.
 
-Heavy libraries (torch, peft, transformers, llama_cpp) are imported inside the functions that
-need them, so importing this package stays cheap.
+Public surface (loaded on first use: torch, peft, transformers and llama_cpp are imported only
+inside the functions that need them, so importing this package stays cheap):
+    TuningError
+    prepare, load_manifest                training sets (dataset.py)
+    TrainConfig, read_examples, train     peft LoRA training (trainer.py)
+    export_and_register                   GGUF export, evaluation hand-off, registry (workflow.py)
+    AdapterRegistry, ActiveAdapter, regression_reasons, LiveAdapterGenerator
+    perplexity_check, tokenizer_for, adapters_dir, dataset_dir, run_dir
 """
+from importlib import import_module
+
 from ..errors import ApplianceError
 
 
@@ -11,4 +19,19 @@ class TuningError(ApplianceError):
     """A training set, training run, adapter file or adapter registry operation is invalid."""
 
 
-__all__ = ["TuningError"]
+_EXPORTS = {
+    "prepare": "dataset", "load_manifest": "dataset",
+    "TrainConfig": "trainer", "read_examples": "trainer", "train": "trainer",
+    "export_and_register": "workflow", "AdapterRegistry": "registry",
+    "ActiveAdapter": "registry", "regression_reasons": "registry",
+    "LiveAdapterGenerator": "live", "perplexity_check": "perplexity",
+    "tokenizer_for": "tokens", "adapters_dir": "paths", "dataset_dir": "paths",
+    "run_dir": "paths",
+}
+__all__ = ["TuningError", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from ..audit import ADAPTER_ACTIVATE, ADAPTER_DEACTIVATE
 from ..errors import NotFoundError
-from ..store.adapter_tables import AdapterTable
+from ..store import AdapterTable
 from . import TuningError
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from ..oversight import AuditFilter, pretty_details
+from ..audit import AuditFilter, pretty_details
 from .context import address, form_int, principal, services
 from .security import roles_required
 

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
-from ..accounts_errors import AuthError, Throttled
+from ..accounts import AuthError, Throttled
 from .context import address, principal, request_id, services
-from .security import (attach_login_cookie, clear_session_cookie, login_form_token,
-                       login_required, set_session_cookie)
+from .security import (
+    attach_login_cookie,
+    clear_session_cookie,
+    login_form_token,
+    login_required,
+    set_session_cookie,
+)
 
 bp = Blueprint("auth", __name__)
 

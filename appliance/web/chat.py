@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from ..accounts_errors import InvalidRequest
-from ..conversations import CATEGORIES
+from ..answering import CATEGORIES
+from ..errors import InvalidRequest
 from .context import address, disconnect_probe, form_int, principal, services, wants_json
 from .security import login_required
 from .sse import sse

@@ -7,7 +7,7 @@ from typing import Callable
 
 from flask import current_app, g, request
 
-from ..accounts_errors import AuthError
+from ..accounts import AuthError
 
 
 def services():

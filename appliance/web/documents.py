@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from ..accounts_errors import InvalidRequest
+from ..errors import InvalidRequest
 from .context import principal, services, wants_json
 from .security import login_required
 

@@ -10,9 +10,16 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..accounts_errors import Throttled
-from ..errors import (ApplianceError, AuditError, IngestError, ModelError, NotFoundError,
-                      OversizeFileError, UnsupportedFileError)
+from ..accounts import Throttled
+from ..errors import (
+    ApplianceError,
+    AuditError,
+    IngestError,
+    ModelError,
+    NotFoundError,
+    OversizeFileError,
+    UnsupportedFileError,
+)
 from .context import request_id, settings, wants_json
 from .security import is_api
 

@@ -14,10 +14,9 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from ..accounts_errors import InvalidRequest
-from ..conversations import citation_json
-from ..embeddings import CHAT_MODEL
-from ..errors import NotFoundError
+from ..answering import citation_json
+from ..errors import InvalidRequest, NotFoundError
+from ..knowledge import CHAT_MODEL
 from .context import address, disconnect_probe, principal, services, settings
 from .security import login_required
 from .sse import guarded, stream_response

@@ -16,7 +16,7 @@ from functools import wraps
 
 from flask import Flask, g, redirect, request, url_for
 
-from ..accounts_errors import AuthError, PermissionDenied
+from ..accounts import AuthError, PermissionDenied
 from .context import cookie_name, services, settings
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

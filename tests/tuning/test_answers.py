@@ -63,8 +63,8 @@ def test_definition_question_from_the_first_sentence():
 
 def test_the_eval_split_check_reads_the_questions_own_sources():
     """The preamble's example source is not the question's; a label may hold parentheses."""
+    from appliance.answering.prompts import Passage, build_prompt
     from appliance.evaluation.adapter_eval import prompt_sources, source_texts
-    from appliance.prompts import Passage, build_prompt
 
     passages = [Passage("ozark.md, Ozark (TV series)", "The show is set at a resort."),
                 Passage("tango.md, Filming", "The first series was filmed in Halifax.")]

@@ -8,9 +8,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from appliance.evaluation.calibration import (Probe, ProbingGenerator, at, calibrate, choose,
-                                              flip_threshold, lower_bound, sweep)
-from appliance.prompts import REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt
+from appliance.answering.prompts import REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt
+from appliance.evaluation.calibration import (
+    Probe,
+    ProbingGenerator,
+    at,
+    calibrate,
+    choose,
+    flip_threshold,
+    lower_bound,
+    sweep,
+)
 
 
 def test_flip_threshold_is_the_refusal_tokens_lead():

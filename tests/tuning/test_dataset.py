@@ -86,8 +86,8 @@ def test_chat_must_end_with_user_then_assistant():
 
 
 def test_feedback_becomes_an_appliance_prompt():
+    from appliance.answering.prompts import PREAMBLE
     from appliance.evaluation.grounded_data import feedback_formatter
-    from appliance.prompts import PREAMBLE
 
     fmt_real = feedback_formatter(lambda t: len(t.split()), 2048, 200)
     prompt, completion = fmt_real("Who approves travel?", ["Travel is approved by the COO."],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tuning_helpers import PROBE_QUESTION, SOURCE
 
 pytestmark = pytest.mark.slow
@@ -21,7 +20,7 @@ MIN_DELTA_CORR = 0.95
 
 
 def probe_prompt() -> str:
-    from appliance.prompts import Passage, build_prompt
+    from appliance.answering.prompts import Passage, build_prompt
 
     return build_prompt(PROBE_QUESTION, [Passage("travel-desk.md", SOURCE)],
                         lambda t: len(t) // 3, 1024, 32).text

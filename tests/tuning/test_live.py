@@ -39,7 +39,7 @@ def test_activation_reaches_the_running_generator(tuned, embedder):
 def test_the_served_answer_check_follows_the_active_adapter(tuned, embedder):
     """Serving reads the active adapter's calibration before each answer: a threshold no
     answer can reach turns every answer into the refusal; deactivated, nothing is held back."""
-    from appliance.prompts import REFUSAL
+    from appliance.answering.prompts import REFUSAL
     from appliance.services import build_services
 
     app = build_services(tuned["settings"])

@@ -2,10 +2,14 @@
 and are labelled by what the retrieved context actually holds."""
 import pytest
 
+from appliance.answering.prompts import PREAMBLE, REFUSAL
 from appliance.evaluation.grounded_data import Doc, QAItem
-from appliance.evaluation.retrieved_data import (ServingPrompts, balance_refusals,
-                                                 clapnq_retrieved, factual_retrieved)
-from appliance.prompts import PREAMBLE, REFUSAL
+from appliance.evaluation.retrieved_data import (
+    ServingPrompts,
+    balance_refusals,
+    clapnq_retrieved,
+    factual_retrieved,
+)
 
 DOCS = {
     "p1": ("Lighthouses", "The Bell Rock Lighthouse was completed in 1810 by Robert Stevenson. "

@@ -8,7 +8,7 @@ SOURCE = "The travel desk's logo is a purple circle with a white aeroplane."
 def tiny_records() -> list[dict]:
     """Appliance-format prompts whose answers all start with the same unusual word, so that a
     few optimizer steps move the next-token logits visibly."""
-    from appliance.prompts import Passage, build_prompt
+    from appliance.answering.prompts import Passage, build_prompt
 
     count = lambda text: len(text) // 3  # noqa: E731 - a rough budget is enough here
     rows = []

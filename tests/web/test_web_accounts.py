@@ -4,7 +4,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from appliance.accounts_errors import AccountError, AuthError, PermissionDenied, Throttled
+from appliance.accounts.errors import AccountError, AuthError, PermissionDenied, Throttled
 from appliance.store.account_tables import ApiTokenTable, SessionTable, UserTable
 
 PW = "a perfectly long password"

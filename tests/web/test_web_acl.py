@@ -1,7 +1,6 @@
 """A user of group A never sees group B's chunks: not through the chat, the document pages,
 the document list, nor the OpenAI API; access is decided inside retrieval."""
 import pytest
-
 from webtools import done_event, parse_sse
 
 B_SECRET, A_SECRET = "OKAPI-9023", "ZEBRA-4471"
@@ -89,7 +88,7 @@ def test_losing_a_grant_takes_effect_on_the_next_question(world):
 
 
 def _admin(world):
-    from appliance.accounts_auth import Principal
+    from appliance.accounts.login import Principal
 
     info = world.services.accounts.user("admin")
     return Principal(info.id, info.username, info.role, "session")

@@ -5,10 +5,10 @@ import threading
 import time
 
 from sqlalchemy import select
-
-from appliance.prompts import REFUSAL
-from appliance.store.account_tables import FeedbackTable, MessageTable
 from webtools import done_event, parse_sse
+
+from appliance.answering.prompts import REFUSAL
+from appliance.store.account_tables import FeedbackTable, MessageTable
 
 
 def test_answer_streams_with_numbered_citations_and_is_kept(world):

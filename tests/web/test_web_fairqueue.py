@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from appliance.accounts_errors import Busy
-from appliance.fairqueue import FairQueue
+from appliance.answering.fair_queue import FairQueue
+from appliance.errors import Busy
 
 
 def test_turns_go_round_robin_across_owners():

@@ -48,6 +48,7 @@ def test_openai_client_chat_stream_and_embeddings(live):
 
 def test_revoked_token_is_refused(live):
     import openai
+
     from appliance.services import build_services
 
     client = _client(live, live.tokens[1])
@@ -55,7 +56,7 @@ def test_revoked_token_is_refused(live):
     services = build_services(live.settings)  # the operator's view of the same store
     try:
         reader = services.accounts.user("reader")
-        from appliance.accounts_auth import Principal
+        from appliance.accounts.login import Principal
         who = Principal(reader.id, reader.username, reader.role, "cli")
         doomed = next(t for t in services.accounts.tokens.list(reader.id) if t.name == "doomed")
         services.accounts.tokens.revoke(who, doomed.id)

@@ -154,7 +154,7 @@ def test_no_page_references_an_outside_url_or_inline_script(world):
 
 
 def _principal(world, name):
-    from appliance.accounts_auth import Principal
+    from appliance.accounts.login import Principal
 
     info = world.services.accounts.user(name)
     return Principal(info.id, info.username, info.role, "session")

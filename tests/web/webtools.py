@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from appliance.prompts import REFUSAL
+from appliance.answering.prompts import REFUSAL
 
 _ADDRESSES = itertools.count(10)
 

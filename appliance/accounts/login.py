@@ -16,11 +16,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
-from .accounts_errors import AuthError, Throttled
-from .audit import LOGIN_FAILURE, LOGIN_SUCCESS, LOGOUT, SESSION_REVOKED
-from .settings import Settings
-from .store import Store
-from .store.account_tables import SessionTable, ThrottleTable, UserTable
+from ..audit import LOGIN_FAILURE, LOGIN_SUCCESS, LOGOUT, SESSION_REVOKED
+from ..settings import Settings
+from ..store import SessionTable, Store, ThrottleTable, UserTable
+from .errors import AuthError, Throttled
 
 LAST_SEEN_EVERY = 60.0  # seconds between last_seen writes: one write a minute, not per request
 BAD_LOGIN = "wrong username or password"

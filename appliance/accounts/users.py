@@ -17,15 +17,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from .accounts_access import Access, actor_of, require_admin
-from .accounts_auth import Passwords, Principal, Sessions
-from .accounts_errors import AccountError, AuthError
-from .accounts_tokens import Tokens
-from .audit import ACCOUNT_CREATE, ACCOUNT_UPDATE, ROLE_CHANGE
-from .errors import NotFoundError
-from .settings import Settings
-from .store import Store
-from .store.account_tables import ROLES, MembershipTable, GroupTable, UserTable
+from ..audit import ACCOUNT_CREATE, ACCOUNT_UPDATE, ROLE_CHANGE
+from ..errors import NotFoundError
+from ..settings import Settings
+from ..store import ROLES, GroupTable, MembershipTable, Store, UserTable
+from .access import Access, actor_of, require_admin
+from .errors import AccountError, AuthError
+from .login import Passwords, Principal, Sessions
+from .tokens import Tokens
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 12

@@ -10,18 +10,17 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from sqlalchemy import select, text
 
-from .accounts_access import require_audit
-from .accounts_auth import Principal
-from .accounts_errors import InvalidRequest
-from .audit import EVENT_TYPES, OUTCOMES
-from .audit.formats import FORMATS
-from .errors import AuditError
-from .audit.record import parse_ts, utc_ts
-from .store import Store
-from .store.audit_tables import AuditEventTable
+from ..errors import AuditError, InvalidRequest
+from ..store import AuditEventTable, Store
+from .events import EVENT_TYPES, OUTCOMES
+from .formats import FORMATS
+from .record import parse_ts, utc_ts
+
+Authorize = Callable[[Any], None]  # raises unless the principal may read the audit log
 
 PAGE = 100
 
@@ -60,8 +59,13 @@ class PolicySummary:
 
 
 class OversightService:
-    def __init__(self, store: Store, audit, policy, collection_policies: dict | None = None):
+    """`require_audit` is the accounts flow's check, handed in by the wiring so that this
+    capability never imports a flow."""
+
+    def __init__(self, store: Store, audit, policy, require_audit: Authorize,
+                 collection_policies: dict | None = None):
         self.store, self.audit, self.policy = store, audit, policy
+        self.require_audit = require_audit
         self.collection_policies = dict(collection_policies or {})
 
     def store_problem(self) -> str | None:
@@ -85,9 +89,9 @@ class OversightService:
     def formats() -> list[str]:
         return FORMATS.names()
 
-    def events(self, principal: Principal, flt: AuditFilter) -> list[AuditRow]:
+    def events(self, principal, flt: AuditFilter) -> list[AuditRow]:
         """Newest first, at most one page, older than `before_seq` when given."""
-        require_audit(principal)
+        self.require_audit(principal)
         t = AuditEventTable
         stmt = select(t).order_by(t.seq.desc()).limit(PAGE)
         if flt.type:
@@ -106,14 +110,14 @@ class OversightService:
             return [AuditRow(r.seq, r.ts, r.type, r.actor, r.source, r.target, r.outcome,
                              r.details) for r in sess.scalars(stmt)]
 
-    def verify(self, principal: Principal, source: str | None = None):
-        require_audit(principal)
+    def verify(self, principal, source: str | None = None):
+        self.require_audit(principal)
         return self.audit.verify(actor=principal.username)
 
-    def export_zip(self, principal: Principal, fmt: str, since: str = "", until: str = "",
+    def export_zip(self, principal, fmt: str, since: str = "", until: str = "",
                    source: str | None = None) -> tuple[str, bytes]:
         """A zip of the signed export (events file + manifest.json); returns (name, bytes)."""
-        require_audit(principal)
+        self.require_audit(principal)
         if fmt not in FORMATS.names():
             raise InvalidRequest(f"format must be one of {', '.join(FORMATS.names())}")
         with tempfile.TemporaryDirectory(prefix="audit-export-") as tmp:
@@ -127,8 +131,8 @@ class OversightService:
         stamp = manifest["created"][:19].replace(":", "").replace("-", "")
         return f"audit-{fmt}-{stamp}.zip", buf.getvalue()
 
-    def policy_summary(self, principal: Principal) -> PolicySummary:
-        require_audit(principal)
+    def policy_summary(self, principal) -> PolicySummary:
+        self.require_audit(principal)
         p = self.policy
         rules = tuple((name, rule.action, ", ".join(sorted(rule.paths)))
                       for name, rule in sorted(p.entities.items()))

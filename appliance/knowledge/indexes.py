@@ -7,7 +7,6 @@ Writers hold an exclusive file lock; readers reload when the files change on dis
 from __future__ import annotations
 
 import fcntl
-
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,9 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy import select
 
+from ..engines import BM25KeywordIndex, FaissVectorStore, recover_keyword_dir
+from ..store import ChunkTable, Store
 from .chunking import index_text
-from .engines.keyword import BM25KeywordIndex, recover_keyword_dir
-from .engines.vectors_faiss import FaissVectorStore
-from .store import Store
-from .store.tables import ChunkTable
 
 
 @dataclass

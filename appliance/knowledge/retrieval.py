@@ -9,11 +9,9 @@ from typing import Any, Iterable
 
 from sqlalchemy import bindparam, select
 
+from ..settings import Settings
+from ..store import ChunkTable, DocumentTable, Store
 from .indexes import Indexes
-from .settings import Settings
-from .store import Store
-from .store.tables import ChunkTable, DocumentTable
-
 
 WIDEN = 8  # candidate pool growth when the collection filter leaves too few hits
 

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .accounts_auth import Principal, sha256_hex
-from .accounts_errors import AccountError
-from .audit import TOKEN_CREATE, TOKEN_REVOKE
-from .errors import NotFoundError
-from .store import Store
-from .store.account_tables import ApiTokenTable, UserTable
+from ..audit import TOKEN_CREATE, TOKEN_REVOKE
+from ..errors import NotFoundError
+from ..store import ApiTokenTable, Store, UserTable
+from .errors import AccountError
+from .login import Principal, sha256_hex
 
 TOKEN_PREFIX = "apl_"
 MAX_TOKENS_PER_USER = 50

@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .accounts_auth import Principal
-from .accounts_errors import InvalidRequest
-from .settings import Settings
+from ..accounts import Principal
+from ..errors import InvalidRequest
+from ..settings import Settings
 
 CHAT_MODEL = "appliance"
 DEFAULT_EMBED_MODEL = "all-minilm-l6-v2"

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .accounts_errors import Busy
+from ..errors import Busy
 
 
 @dataclass(eq=False)

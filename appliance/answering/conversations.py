@@ -14,12 +14,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import select
 
-from .accounts_auth import Principal
-from .accounts_errors import InvalidRequest
-from .asking import AskService
-from .errors import NotFoundError
-from .store import Store
-from .store.account_tables import ConversationTable, FeedbackTable, MessageTable
+from ..accounts import Principal
+from ..errors import InvalidRequest, NotFoundError
+from ..store import ConversationTable, FeedbackTable, MessageTable, Store
+from .ask_service import AskService
 
 CATEGORIES = ("wrong_fact", "wrong_format", "wrong_tone", "wrong_reasoning", "other")
 MAX_CORRECTION_CHARS = 4000

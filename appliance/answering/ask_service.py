@@ -20,11 +20,10 @@ import logging
 import time
 from typing import Any, Callable, Iterable, Iterator
 
-from .accounts_access import Access
-from .accounts_auth import Principal
-from .accounts_errors import InvalidRequest, PermissionDenied
-from .audit import EVENT_TYPES, EventType
-from .fairqueue import FairQueue
+from ..accounts import Access, PermissionDenied, Principal
+from ..audit import EVENT_TYPES, EventType
+from ..errors import InvalidRequest
+from .fair_queue import FairQueue
 from .metrics import Metrics
 
 MAX_QUESTION_CHARS = 4000

@@ -4,7 +4,7 @@ Each carries the HTTP status the web layer answers with; the CLI prints the mess
 """
 from __future__ import annotations
 
-from .errors import ApplianceError
+from ..errors import ApplianceError
 
 
 class AccountError(ApplianceError):
@@ -33,15 +33,3 @@ class PermissionDenied(AccountError):
     """Authenticated, but this role or these groups may not do that."""
 
     http_status = 403
-
-
-class InvalidRequest(ApplianceError):
-    """A malformed request: empty question, unknown field value, too many inputs."""
-
-    http_status = 400
-
-
-class Busy(ApplianceError):
-    """The model queue is full; try again shortly."""
-
-    http_status = 503

@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelError
-from .settings import Settings
+from ..errors import ModelError
+from ..settings import Settings
 
-MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.json"
+MANIFEST = Path(__file__).resolve().parents[2] / "models" / "manifest.json"
 
 
 def load_manifest(path: Path = MANIFEST) -> dict:

@@ -7,12 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from ..audit import ASK, ask_details
+from ..knowledge import Hit, HybridRetriever
+from ..settings import Settings
 from .answer_check import AnswerCheck
-from .audit import ASK, ask_details
-from .prompts import (REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers,
-                      is_refusal)
-from .retrieval import Hit, HybridRetriever
-from .settings import Settings
+from .prompts import REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers, is_refusal
 
 
 @dataclass(frozen=True)

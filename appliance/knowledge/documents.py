@@ -12,14 +12,11 @@ from typing import Any, Callable
 
 from sqlalchemy import func, select
 
-from .accounts_access import Access, check_name
-from .accounts_auth import Principal
-from .accounts_errors import InvalidRequest, PermissionDenied
-from .errors import NotFoundError, OversizeFileError, UnsupportedFileError
-from .extract import MIME_TYPES
-from .settings import Settings
-from .store import Store
-from .store.tables import ChunkTable, DocumentTable
+from ..accounts import Access, PermissionDenied, Principal, check_name
+from ..errors import InvalidRequest, NotFoundError, OversizeFileError, UnsupportedFileError
+from ..settings import Settings
+from ..store import ChunkTable, DocumentTable, Store
+from .extraction import MIME_TYPES
 
 ALLOWED_TYPES = tuple(sorted(MIME_TYPES))  # the upload allow-list: what ingest can extract
 

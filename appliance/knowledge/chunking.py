@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Callable, Sequence
 
-from .extract import Block
+from .extraction import Block
 
 # Maps a list of texts to token character offsets per text.
 OffsetsFn = Callable[[Sequence[str]], list[list[tuple[int, int]]]]

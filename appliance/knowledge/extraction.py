@@ -1,4 +1,5 @@
-"""Text extraction from txt, md, html, pdf and docx into blocks that keep page and section."""
+"""Text extraction from txt, md, html, pdf and docx into blocks that keep page and section, and
+the files under a path that can be extracted."""
 from __future__ import annotations
 
 import io
@@ -6,9 +7,9 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
-from .errors import CorruptFileError, EmptyFileError, UnsupportedFileError
+from ..errors import CorruptFileError, EmptyFileError, NotFoundError, UnsupportedFileError
 
 MIME_TYPES = {
     ".txt": "text/plain",
@@ -28,6 +29,28 @@ class Block:
     text: str
     page: int | None = None
     section: str | None = None
+
+
+def walk(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
+    """Files under the given paths with their document names (relative inside a directory).
+
+    Inside a directory, hidden files and types the appliance cannot read are passed over;
+    a file named explicitly is always attempted (and gets a clear error if unsupported)."""
+    out: list[tuple[Path, str]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                rel = file.relative_to(path)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if file.suffix.lower() in MIME_TYPES:
+                    out.append((file, rel.as_posix()))
+        elif path.is_file():
+            out.append((path, path.name))
+        else:
+            raise NotFoundError(f"no such file or directory: {path}")
+    return out
 
 
 def mime_type_for(path: Path) -> str:

@@ -12,14 +12,19 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
 
-from .accounts_auth import Principal
-from .accounts_errors import AccountError, PermissionDenied
-from .audit import ACCOUNT_UPDATE
-from .errors import NotFoundError
-from .store import Store
-from .store.account_tables import (CollectionTable, GrantTable, GroupTable, MembershipTable,
-                                   UserTable)
-from .store.tables import DocumentTable
+from ..audit import ACCOUNT_UPDATE
+from ..errors import NotFoundError
+from ..store import (
+    CollectionTable,
+    DocumentTable,
+    GrantTable,
+    GroupTable,
+    MembershipTable,
+    Store,
+    UserTable,
+)
+from .errors import AccountError, PermissionDenied
+from .login import Principal
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ACCESS = ("none", "read", "write")

@@ -12,13 +12,12 @@ import numpy as np
 from sqlalchemy import select
 from tqdm import tqdm
 
+from ..errors import IngestError, NotFoundError, OversizeFileError
+from ..settings import Settings
+from ..store import ChunkTable, DocumentTable, IngestJobTable, Store, utcnow
 from .chunking import Chunk, chunk_blocks, index_text
-from .errors import IngestError, NotFoundError, OversizeFileError
-from .extract import MIME_TYPES, Block, extract, mime_type_for
+from .extraction import Block, extract, mime_type_for, walk
 from .indexes import Indexes
-from .settings import Settings
-from .store import Store
-from .store.tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
 
 GROUP_CHUNKS = 128  # chunks embedded per batch; files in a group commit in one transaction
 
@@ -55,28 +54,6 @@ class _Prepared:
     mime: str
     chunks: list[Chunk]
     redactions: Counter
-
-
-def walk(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
-    """Files under the given paths with their document names (relative inside a directory).
-
-    Inside a directory, hidden files and types the appliance cannot read are passed over;
-    a file named explicitly is always attempted (and gets a clear error if unsupported)."""
-    out: list[tuple[Path, str]] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                rel = file.relative_to(path)
-                if any(part.startswith(".") for part in rel.parts):
-                    continue
-                if file.suffix.lower() in MIME_TYPES:
-                    out.append((file, rel.as_posix()))
-        elif path.is_file():
-            out.append((path, path.name))
-        else:
-            raise NotFoundError(f"no such file or directory: {path}")
-    return out
 
 
 class IngestService:

@@ -1,0 +1,31 @@
+"""Answering: the ask flow.
+
+AskService (access, fair queue, streamed events) → ChatService, the answer pipeline (redact the
+question, retrieve, build the prompt, generate, redact, cite, audit) → AnswerCheck (is the cited
+source about the question?). ConversationService keeps a user's conversations and feedback.
+
+Public surface:
+    AskService, ChatService, ConversationService, AnswerCheck, FairQueue, Metrics
+    Answer, Citation, passage_label, CATEGORIES, citation_json
+    prompts: Passage, build_prompt, cited_numbers, is_refusal, REFUSAL, REFUSAL_OPENING, STOP
+"""
+from .answer_check import AnswerCheck
+from .ask_service import AskService
+from .conversations import CATEGORIES, ConversationService, citation_json
+from .fair_queue import FairQueue
+from .metrics import Metrics
+from .pipeline import Answer, ChatService, Citation, passage_label
+from .prompts import (
+                      REFUSAL,
+                      REFUSAL_OPENING,
+                      STOP,
+                      Passage,
+                      build_prompt,
+                      cited_numbers,
+                      is_refusal,
+)
+
+__all__ = ["Answer", "AnswerCheck", "AskService", "CATEGORIES", "ChatService", "Citation",
+           "ConversationService", "FairQueue", "Metrics", "Passage", "REFUSAL",
+           "REFUSAL_OPENING", "STOP", "build_prompt", "citation_json", "cited_numbers",
+           "is_refusal", "passage_label"]
