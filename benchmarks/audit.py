@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PG_DB = "appliance_audit_bench"
-PG_URL = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{PG_DB}"
+PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
 
 
 def _settings(data_dir: str, database_url: str = ""):
@@ -116,10 +116,10 @@ def bench_verify(data_dir: str, url: str, total: int) -> tuple[float, int]:
 
 def _pg_reset(drop_only: bool = False) -> bool:
     try:
-        import psycopg2
+        import psycopg
 
-        conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
-                                connect_timeout=3)
+        conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
+                               connect_timeout=3)
     except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
         print(f"PostgreSQL skipped: {exc}".strip(), file=sys.stderr)
         return False

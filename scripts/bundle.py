@@ -65,14 +65,17 @@ def log(msg: str) -> None:
 def locked_set() -> dict[str, str]:
     """{name: version} of every distribution the project needs at run time, as installed here.
 
-    The roots are pyproject.toml's dependencies (not the venv's possibly stale egg-info);
+    The roots are pyproject.toml's dependencies and its `postgres` extra (not the venv's possibly
+    stale egg-info);
     the rest is each installed distribution's own requirements, walked with markers."""
     import tomllib
 
     env = default_environment()
     seen: dict[str, set[str]] = {}
     pins: dict[str, str] = {}
-    roots = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # PostgreSQL's driver ships too: an air-gapped box that outgrows SQLite cannot fetch it.
+    roots = project["dependencies"] + project["optional-dependencies"]["postgres"]
     todo: list[tuple[str, frozenset[str]]] = [
         (r.name, frozenset(r.extras)) for r in map(Requirement, roots)
         if not r.marker or r.marker.evaluate(env)]

@@ -6,7 +6,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from appliance.store import Store
 from appliance.store.tables import ChunkTable, DocumentTable
 
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def _roundtrip(store: Store) -> None:
@@ -58,7 +58,7 @@ def pg_url():
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"no PostgreSQL answers at 127.0.0.1:5432 ({exc.__class__.__name__})")
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

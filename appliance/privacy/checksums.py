@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import hashlib
 
-from .keccak import keccak256
-
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
@@ -108,8 +106,10 @@ def bech32_ok(address: str) -> bool:
 
 def eip55_ok(address: str) -> bool:
     """Ethereum mixed-case checksum (EIP-55). All-lower or all-upper addresses carry none."""
+    from Crypto.Hash import keccak  # pycryptodome: Keccak-256, which hashlib's SHA3-256 is not
+
     body = address[2:]
-    digest = keccak256(body.lower().encode("ascii")).hex()
+    digest = keccak.new(digest_bits=256, data=body.lower().encode("ascii")).hexdigest()
     for ch, h in zip(body, digest):
         if ch.isalpha() and (ch.isupper() != (int(h, 16) >= 8)):
             return False

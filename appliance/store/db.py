@@ -1,4 +1,7 @@
-"""SQLAlchemy engine and sessions; SQLite in WAL mode by default, any SQLAlchemy URL works."""
+"""SQLAlchemy engine and sessions; SQLite in WAL mode by default, any SQLAlchemy URL works.
+
+PostgreSQL goes through psycopg 3 (the `postgres` extra): a plain `postgresql://` URL is read
+as `postgresql+psycopg://`, since SQLAlchemy would otherwise look for psycopg2."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -12,8 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+def driver_url(url: str) -> str:
+    """The URL with PostgreSQL's driver made explicit (psycopg 3) when none is named."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    url = driver_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 

@@ -5,17 +5,17 @@ import pytest
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 PG_DB = "appliance_audit_test"
-PG_URL = f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DB}"
+PG_URL = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DB}"
 
 
 def pg_admin():
     """An autocommit connection to the local server, or skip the test with the reason."""
-    import psycopg2
+    import psycopg
 
     try:
-        conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres",
-                                connect_timeout=3)
-    except psycopg2.OperationalError as exc:
+        conn = psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres",
+                               connect_timeout=3)
+    except psycopg.OperationalError as exc:
         pytest.skip(f"no PostgreSQL server answers at {PG_HOST}:{PG_PORT} ({exc})".strip())
     conn.autocommit = True
     return conn

