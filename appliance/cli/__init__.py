@@ -13,6 +13,8 @@ from importlib import import_module
 from ..errors import ApplianceError
 from .common import close_services
 
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+
 COMMAND_MODULES = ("core", "docs", "eval", "pii", "audit", "serve", "users", "tune", "adapters")
 
 

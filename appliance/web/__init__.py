@@ -9,6 +9,8 @@ import time
 
 from flask import Flask
 
+__all__ = ["register_web", "when"]
+
 
 def when(epoch: float | None) -> str:
     """An epoch time as 'YYYY-MM-DD HH:MM UTC' for pages; '—' when missing."""
