@@ -8,7 +8,7 @@ import os
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "Appliance", "build_services"]
+__all__ = ["__version__", "Appliance", "build_services", "create_app"]
 
 
 def __getattr__(name: str):
@@ -17,4 +17,8 @@ def __getattr__(name: str):
         from . import services
 
         return getattr(services, name)
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
     raise AttributeError(name)
