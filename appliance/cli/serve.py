@@ -5,7 +5,10 @@ the fair queue) and serves `web_threads` connections at once; a streamed answer 
 """
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
@@ -30,9 +33,10 @@ def _settings(args):
 
 
 def cmd_serve(args) -> int:
+    settings = _settings(args)
+    prepare_metrics_dir(settings.data_dir)  # before anything imports prometheus_client
     from ..services import build_services
 
-    settings = _settings(args)
     # Migrate and open the audit log once in the master, before any worker forks.
     services = build_services(settings)
     try:
@@ -77,6 +81,7 @@ class _GunicornApp(BaseApplication):
             "loglevel": "info",
             "proc_name": "appliance",
             "worker_exit": _worker_exit,
+            "child_exit": child_exit,
         }
         if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25: no runtime
             options["control_socket_disable"] = True      # control socket in $HOME
@@ -94,3 +99,23 @@ def _worker_exit(server, worker) -> None:
     services = getattr(app, "extensions", {}).get("appliance") if app is not None else None
     if services is not None:
         services.close()  # final audit checkpoint covers this worker's last events
+
+
+def prepare_metrics_dir(data_dir: Path) -> Path:
+    """An empty `<data_dir>/run/metrics` for prometheus_client's multiprocess mode, named in
+    the environment that gunicorn's workers inherit."""
+    path = Path(data_dir).resolve() / "run" / "metrics"
+    shutil.rmtree(path, ignore_errors=True)  # a previous run's files would still be counted
+    path.mkdir(parents=True)
+    # The library's own switch, read once at its import (so before any import of it here):
+    # with it, one scrape of any worker shows every worker's series. Not an appliance setting.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
+def child_exit(server, worker) -> None:
+    """In the master, after a worker exited: drop its live gauges from the metrics."""
+    from prometheus_client import multiprocess
+
+    # Its counters and histograms stay (totals never go down); its queue gauges are over.
+    multiprocess.mark_process_dead(worker.pid)
