@@ -6,6 +6,7 @@ source about the question?). ConversationService keeps a user's conversations an
 
 Public surface:
     AskService, ChatService, ConversationService, AnswerCheck, FairQueue, Metrics
+    SupportCheck, Support    are an answer's figures, dates, codes and names in its cited source?
     Answer, Citation, passage_label, CATEGORIES, citation_json
     prompts: Passage, build_prompt, cited_numbers, is_refusal, REFUSAL, REFUSAL_OPENING, STOP
 """
@@ -15,17 +16,11 @@ from .conversations import CATEGORIES, ConversationService, citation_json
 from .fair_queue import FairQueue
 from .metrics import Metrics
 from .pipeline import Answer, ChatService, Citation, passage_label
-from .prompts import (
-                      REFUSAL,
-                      REFUSAL_OPENING,
-                      STOP,
-                      Passage,
-                      build_prompt,
-                      cited_numbers,
-                      is_refusal,
-)
+from .prompts import (REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt, cited_numbers,
+                      is_refusal)
+from .support_check import Support, SupportCheck
 
 __all__ = ["Answer", "AnswerCheck", "AskService", "CATEGORIES", "ChatService", "Citation",
            "ConversationService", "FairQueue", "Metrics", "Passage", "REFUSAL",
-           "REFUSAL_OPENING", "STOP", "build_prompt", "citation_json", "cited_numbers",
-           "is_refusal", "passage_label"]
+           "REFUSAL_OPENING", "STOP", "Support", "SupportCheck", "build_prompt", "citation_json",
+           "cited_numbers", "is_refusal", "passage_label"]
