@@ -32,6 +32,8 @@ class MessageView:
     refused: bool
     status: str
     feedback: dict | None = None
+    path: str = "generated"  # generated | quoted | refused
+    path_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class ConversationService:
                 FeedbackTable.message_id.in_([m.id for m in msgs])))}
             views = tuple(
                 MessageView(m.id, m.role, m.content, json.loads(m.citations or "[]"), m.refused,
-                            m.status, _vote(votes.get(m.id))) for m in msgs)
+                            m.status, _vote(votes.get(m.id)), m.path, m.path_reason)
+                for m in msgs)
             return ConversationView(conv.id, conv.title, conv.updated_at, views)
 
     # -- asking ---------------------------------------------------------------------------
@@ -139,10 +142,12 @@ class ConversationService:
                 answer = data["answer"]
                 message_id = self._store_answer(conv_id, answer.answer, answer.refused,
                                                 [citation_json(c, False)
-                                                 for c in answer.citations], "done")
+                                                 for c in answer.citations], "done",
+                                                answer.path, answer.reason)
                 status = "done"
                 yield "done", {"message_id": message_id, "answer": answer.answer,
-                               "refused": answer.refused,
+                               "refused": answer.refused, "path": answer.path,
+                               "reason": answer.reason,
                                "citations": [citation_json(c, True) for c in answer.citations],
                                "timings_ms": answer.timings_ms,
                                "queue_wait_ms": data["queue_wait_ms"]}
@@ -154,11 +159,11 @@ class ConversationService:
                 self._store_answer(conv_id, "".join(pieces).strip(), False, [], status)
 
     def _store_answer(self, conv_id: int, text: str, refused: bool, citations: list[dict],
-                      status: str) -> int:
+                      status: str, path: str = "generated", reason: str = "") -> int:
         with self.store.session() as sess:
             row = MessageTable(conversation_id=conv_id, role="assistant", content=text,
                                citations=json.dumps(citations), refused=refused, status=status,
-                               created_at=time.time())
+                               path=path, path_reason=reason, created_at=time.time())
             sess.add(row)
             sess.get(ConversationTable, conv_id).updated_at = time.time()
             sess.flush()

@@ -1,5 +1,10 @@
 """ChatService: the ask flow — redact prompt, retrieve, build prompt, generate (streamed),
-redact output, cite, audit."""
+redact output, check the answer against its source, cite, audit.
+
+Every answer takes one of three paths, recorded on it: `generated` (the model's words, which
+passed the support check), `quoted` (the model's words failed it, so the best sentence of the
+sources is shown verbatim instead) or `refused`; `reason` says why when it is not `generated`.
+"""
 from __future__ import annotations
 
 import time
@@ -11,7 +16,9 @@ from ..audit import ASK, ask_details
 from ..knowledge import Hit, HybridRetriever
 from ..settings import Settings
 from .answer_check import AnswerCheck
+from .evidence import EvidenceFinder
 from .prompts import REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers, is_refusal
+from .support_check import Support, SupportCheck
 
 
 @dataclass(frozen=True)
@@ -35,13 +42,16 @@ class Answer:
     refused: bool = False
     redactions: dict[str, int] = field(default_factory=dict)
     relevance: float | None = None  # the answer check's cosine, when it was measured
+    path: str = "generated"  # generated | quoted | refused
+    reason: str = ""         # why an answer was quoted or refused
 
     def to_json(self) -> dict:
         return {"answer": self.answer,
                 "citations": [{"n": c.n, "doc_id": c.doc_id, "doc_name": c.doc_name,
                                "page": c.page, "chunk_id": c.chunk_id, "section": c.section}
                               for c in self.citations],
-                "timings_ms": self.timings_ms, "tokens": self.tokens}
+                "timings_ms": self.timings_ms, "tokens": self.tokens,
+                "path": self.path, "reason": self.reason}
 
 
 def passage_label(hit: Hit) -> str:
@@ -59,10 +69,15 @@ class ChatService:
     def __init__(self, settings: Settings, retriever: HybridRetriever, generator: Any,
                  redactor: Any = None, audit: Any = None,
                  redactor_for: Callable[[str], Any] | None = None,
-                 check: AnswerCheck | None = None):
+                 check: AnswerCheck | None = None, support: SupportCheck | None = None,
+                 evidence: EvidenceFinder | None = None):
         """`redactor` guards prompt and output; `redactor_for(collection)` guards context;
         `check` measures each answer's relevance and, while it serves a threshold, holds the
-        answer back until it is complete and replaces an irrelevant one by the refusal."""
+        answer back until it is complete and replaces an irrelevant one by the refusal;
+        `support` checks every answer against its cited source, and `evidence` finds the
+        sentence quoted in place of one that fails."""
+        self.support = support or SupportCheck()
+        self.evidence = evidence or EvidenceFinder(check.embed_query if check else None)
         self.redactor_for = redactor_for
         self.settings = settings
         self.retriever = retriever
@@ -97,8 +112,10 @@ class ChatService:
         pieces: list[str] = []
         t_first = None
         relevance = None
+        path, reason = "generated", ""
         if retrieval and built.used == 0:
             pieces.append(REFUSAL)  # nothing readable to answer from: don't let the model guess
+            path, reason = "refused", "no readable passage matches the question"
             yield REFUSAL
         else:
             threshold = self.check.threshold() if self.check else None
@@ -115,6 +132,11 @@ class ChatService:
                                                  [p.text for p in passages[:built.used]])
                 if threshold is not None and (relevance is None or relevance < threshold):
                     pieces = [REFUSAL]  # the answer does not address the question
+                    path, reason = "refused", "the cited source is not about the question"
+            if retrieval and path == "generated":
+                checked, path, reason = self._verify(question, "".join(pieces).strip(),
+                                                     passages[:built.used])
+                pieces = [checked]
             if threshold is not None:
                 yield "".join(pieces).strip()
         t_end = time.perf_counter()
@@ -123,8 +145,36 @@ class ChatService:
                               t0, t_retrieved, t_first or t_end, t_end)
         answer.redactions = dict(counts)
         answer.relevance = relevance
+        answer.path, answer.reason = ("refused" if answer.refused else path), reason
         self._audit(question, answer, actor, collections)
         yield answer
+
+    def _verify(self, question: str, text: str,
+                passages: list[Passage]) -> tuple[str, str, str]:
+        """(text, path, reason): the answer if its cited passage supports it, else a quote of
+        the best evidence, else the refusal."""
+        if not text or is_refusal(text):
+            best = self.evidence.best(question, [p.text for p in passages])
+            if best is not None and best.score >= self.evidence.override_refusal:
+                return (f"\u201c{best.sentence}\u201d [{best.passage}]", "quoted",
+                        "the model found no answer, but this source sentence answers it")
+            return REFUSAL, "refused", "the model found no answer in the sources"
+        cited = cited_numbers(text, len(passages)) or [best_supported(text, passages)]
+        source = passages[cited[0] - 1].text if cited[0] else ""
+        verdict = self.support.check(text, source, question)
+        if verdict.supported:
+            # Words the source holds can still answer another question ("what is on the menu
+            # on Fridays?" → an on-topic sentence about something else): the sentence the
+            # answer rests on must itself be about the question.
+            anchor = self.evidence.anchor(text, source)
+            if self.evidence.score(question, anchor) >= self.evidence.min_anchor:
+                return text, "generated", ""
+            verdict = Support(False, (), verdict.coverage,
+                              "the source sentence it rests on is not about the question")
+        best = self.evidence.best(question, [p.text for p in passages])
+        if best is None:
+            return REFUSAL, "refused", f"{verdict.reason}; no source sentence answers it"
+        return f"\u201c{best.sentence}\u201d [{best.passage}]", "quoted", verdict.reason
 
     def _generate(self, prompt: str, scope: str | None, counts: Counter) -> Iterator[str]:
         """The model's answer as redacted pieces (the output redactor is stream-safe)."""
@@ -182,6 +232,6 @@ class ChatService:
             adapter_sha256=getattr(self.generator, "adapter_sha256", None),
             policy_sha256=getattr(policy, "sha256", None) or "none",
             redactions=answer.redactions, prompt=question, answer=answer.answer,
-            latency_ms=answer.timings_ms["total"])
+            latency_ms=answer.timings_ms["total"], path=answer.path)
         self.audit.record(ASK, actor=actor, details=details,
                           outcome="success")

@@ -44,6 +44,16 @@ CODE = re.compile(r"\b(?!\d+(?:st|nd|rd|th|k|m|bn)\b)(?=[A-Za-z0-9-]*[A-Za-z])"
                   r"(?=[A-Za-z0-9-]*\d)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b", re.I)
 NAME = re.compile(r"\b[A-Z][a-z]+(?:['’][a-z]+)?\b")
 WORDS = re.compile(r"[a-z]+")
+# A figure with its measure ("3 years") must come with the same measure in the passage: a
+# passage that says "31 days" and elsewhere "3 members" does not back "3 years".
+MEASURES = ("second", "minute", "hour", "day", "week", "month", "year", "character", "digit",
+            "time", "session", "attempt", "member", "people", "person", "staff", "bed", "room",
+            "page", "mile", "km", "kilometre", "metre", "meter", "kg", "gram", "litre", "shift")
+QUANTITY = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:working\s+|calendar\s+|"
+                      r"business\s+|full\s+|consecutive\s+)?(" + "|".join(MEASURES) +
+                      r")(?:e?s)?\b", re.I)
+SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[A-Z0-9])|\s*\n+\s*|\s+(?=[-•*]\s)")
+MIN_WORDS = 4
 STOP = frozenset("""a about above after again all also am an and any are as at be because been
 before being below between both but by can could did do does doing down during each either few
 for from further had has have having he her here hers him his how i if in into is it its itself
@@ -62,6 +72,12 @@ class Support:
     coverage: float = 1.0             # share of the other content words the passage holds
     reason: str = ""
     units: tuple[str, ...] = field(default=())
+
+
+def sentences(text: str, min_words: int = MIN_WORDS) -> list[str]:
+    """The sentences of a passage, as written (bullets, lines and table rows count too)."""
+    parts = (p.strip(" -•*|\t") for p in SPLIT.split(text))
+    return [p for p in parts if len(p.split()) >= min_words]
 
 
 def _number(text: str) -> str:
@@ -141,6 +157,12 @@ def _with_parts(found: set[str]) -> set[str]:
     return out
 
 
+def quantities(text: str) -> set[str]:
+    """Figures with their measure, normalised: "twenty-seven working days" → "27 day"."""
+    text = NUMBER_WORDS.sub(lambda m: str(_words_to_number(m[0]) or m[0]), MARKERS.sub("", text))
+    return {f"{_number(m[1])} {m[2].lower()}" for m in QUANTITY.finditer(text)}
+
+
 def names(text: str) -> set[str]:
     """Capitalised words that do not merely open a sentence, lowercased: likely proper names."""
     text = MARKERS.sub("", text)
@@ -175,10 +197,30 @@ class SupportCheck:
     def __init__(self, min_coverage: float = 0.5):
         self.min_coverage = min_coverage
 
+    @staticmethod
+    def _unbound(answer: str, passage: str, question: str, claimed: set[str]) -> list[str]:
+        """Figures the passage holds only in sentences about something else: "3 years" of
+        forensic evidence does not back "camera footage is kept for 3 years"."""
+        measures = {_stem(m + "s") for m in MEASURES} | set(MEASURES)
+        about = (content_words(answer) - measures) or (content_words(question) - measures)
+        if not about:
+            return []  # a bare figure says nothing to tie it to
+        out = []
+        for unit in sorted(claimed):
+            holding = [s for s in sentences(passage, 1) if unit in _with_parts(units(s))]
+            if holding and not any(about & content_words(s) for s in holding):
+                out.append(f"{unit} (said of something else)")
+        return out
+
     def check(self, answer: str, passage: str, question: str = "") -> Support:
         allowed = _with_parts(units(passage) | units(question))
         claimed = units(answer)
         missing = sorted(u for u in claimed if u not in allowed)
+        if not missing:
+            measured = quantities(passage) | quantities(question)
+            missing = sorted(q for q in quantities(answer) if q not in measured)
+        if not missing:
+            missing = self._unbound(answer, passage, question, claimed - units(question))
         known_words = content_words(passage) | content_words(question)
         for name in sorted(names(answer)):
             if _stem(name) not in known_words:

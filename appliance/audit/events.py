@@ -104,8 +104,11 @@ def text_hash(text: str) -> str:
 
 def ask_details(*, collection: str, chunks: Iterable[dict[str, Any]], model_sha256: str,
                 policy_sha256: str, redactions: dict[str, int], prompt: str, answer: str,
-                latency_ms: float, adapter_sha256: str | None = None) -> dict[str, Any]:
-    """Details for an ASK event; hashes the prompt and answer so neither is stored.
+                latency_ms: float, adapter_sha256: str | None = None,
+                path: str = "generated") -> dict[str, Any]:
+    """Details for an ASK event; hashes the prompt and answer so neither is stored. `path` is
+    how the answer came about (generated, quoted, refused); its reason is not logged, since
+    it quotes the answer's words.
 
     `chunks` are dicts such as {"chunk_id": 7, "document_id": 3, "document_version": 2}.
     """
@@ -118,6 +121,7 @@ def ask_details(*, collection: str, chunks: Iterable[dict[str, Any]], model_sha2
         "redactions": {str(k): int(v) for k, v in sorted(redactions.items())},
         "prompt_sha256": text_hash(prompt),
         "answer_sha256": text_hash(answer),
+        "answer_path": path,
         "latency_ms": round(float(latency_ms), 3),
     }
 

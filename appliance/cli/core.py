@@ -114,14 +114,18 @@ def cmd_ask(args) -> int:
 
 
 def _stream_answer(app, question: str, collections=None) -> None:
-    final = None
+    final, shown = None, []
     for item in app.chat.ask_stream(question, collections=collections):
         if isinstance(item, str):
+            shown.append(item)
             sys.stdout.write(item)
             sys.stdout.flush()
         else:
             final = item
     print()
+    if "".join(shown).strip() != final.answer:  # the check replaced what was streamed
+        label = "quoted from the source" if final.path == "quoted" else "refused"
+        print(f"  Replaced ({label}: {final.reason}):\n{final.answer}")
     for c in final.citations:
         where = f", page {c.page}" if c.page else ""
         print(f"  [{c.n}] {c.doc_name}{where}" + (f" — {c.section}" if c.section else ""))
@@ -131,7 +135,7 @@ def _stream_answer(app, question: str, collections=None) -> None:
 
 def cmd_chat(args) -> int:
     app = services_from(args)
-    _ = app.generator  # load before the first prompt so the first answer is not slow
+    _ = app.chat  # load everything before the first prompt so the first answer is not slow
     print("Ask a question about your documents (empty line or Ctrl-D to quit).")
     while True:
         try:

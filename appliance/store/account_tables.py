@@ -135,6 +135,10 @@ class MessageTable(Base):
     citations: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
     refused: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="done")  # done|cancelled|error
+    # An answer's path: generated (checked against its source), quoted, or refused; and why.
+    path: Mapped[str] = mapped_column(String(16), default="generated",
+                                      server_default="generated")
+    path_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[float] = mapped_column(Float)
 
 

@@ -36,12 +36,38 @@ def test_simple_fact_is_answered_and_cited(samples_app):
 
 def test_streaming_yields_pieces_that_make_the_answer(samples_app):
     pieces, final = [], None
-    for item in samples_app.chat.ask_stream("How many days of annual leave do full-time staff get?"):
+    for item in samples_app.chat.ask_stream("What is the minimum length of a password?"):
         if isinstance(item, str):
             pieces.append(item)
         else:
             final = item
+    assert final.path == "generated", final.reason  # checked against its source, and shown
     assert pieces and "".join(pieces).strip() == final.answer
+
+
+def test_a_misread_figure_is_replaced_by_a_quote_of_the_source(samples_app):
+    """The 270M model answers "12.5 days" (shared parental leave); the handbook says 27."""
+    answer = samples_app.chat.ask("How many days of annual leave do full-time staff get?")
+    assert "27 days" in answer.answer and "12.5" not in answer.answer
+    assert answer.citations[0].doc_name == "hr-leave-policy.pdf"
+    if answer.path == "quoted":
+        assert answer.answer.startswith("\u201c") and answer.reason
+        assert answer.answer[1:answer.answer.index("\u201d")] in answer.citations[0].text
+    assert answer.to_json()["path"] == answer.path
+
+
+def test_a_refusal_the_top_passage_contradicts_becomes_a_quote(samples_app):
+    answer = samples_app.chat.ask("Who approves annual leave requests?")
+    assert "line manager" in answer.answer and not answer.refused
+    assert answer.citations[0].doc_name == "hr-leave-policy.pdf"
+
+
+@pytest.mark.parametrize("question", ["What is the parking fee for visitors?",
+                                      "What is the capital of Australia?"])
+def test_what_the_handbook_does_not_say_is_refused_not_invented(samples_app, question):
+    answer = samples_app.chat.ask(question)
+    assert answer.refused and answer.answer == REFUSAL and answer.path == "refused"
+    assert answer.citations == [] and answer.reason
 
 
 def test_no_readable_documents_means_a_clear_refusal(samples_app):

@@ -83,3 +83,21 @@ def test_a_paraphrase_without_figures_passes_and_an_unrelated_sentence_fails():
     assert check.check("Staff need their line manager's approval [1].", LEAVE).supported
     verdict = check.check("Visitors pay for parking at the main gate [1].", LEAVE)
     assert not verdict.supported and verdict.coverage < 0.5
+
+
+def test_a_figure_must_keep_its_measure():
+    """31 days of footage and a 3-member panel do not back "3 years"."""
+    passage = "CCTV footage is kept for 31 days. Appeals go to a panel of 3 members."
+    verdict = check.check("CCTV footage is kept for 3 years [1].", passage)
+    assert not verdict.supported and verdict.missing == ("3 year",)
+    assert check.check("CCTV footage is kept for thirty-one days [1].", passage).supported
+
+
+def test_a_figure_said_of_something_else_fails():
+    """The passage has "3 years", but of forensic evidence, not of camera footage."""
+    passage = ("Forensic evidence is retained for 3 years after the incident is closed. "
+               "CCTV footage from the data centre is reviewed weekly.")
+    verdict = check.check("Security camera footage is stored for 3 years [1].", passage,
+                          "How long is security camera footage stored?")
+    assert not verdict.supported and verdict.missing == ("3 (said of something else)",)
+    assert check.check("Forensic evidence is kept for 3 years [1].", passage).supported

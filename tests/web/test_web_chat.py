@@ -37,6 +37,21 @@ def test_answer_streams_with_numbered_citations_and_is_kept(world):
     assert world.logged_in("alice").get(f"/chat/{conv_id}").status_code == 404
 
 
+def test_a_replaced_answer_is_shown_and_kept_as_a_quote(world):
+    carol = world.logged_in("carol")
+    events = carol.ask("How many days of annual leave do full-time staff get?")
+    done = done_event(events)
+    assert "27 days" in done["answer"] and "12.5" not in done["answer"]
+    assert done["path"] in ("generated", "quoted")
+    page = carol.get(f"/chat/{events[0][1]['conversation_id']}").text
+    assert "27 days" in page
+    if done["path"] == "quoted":
+        assert done["reason"] and "Quoted from the source" in page
+        with world.services.store.session() as sess:
+            row = sess.get(MessageTable, done["message_id"])
+            assert row.path == "quoted" and row.path_reason == done["reason"]
+
+
 def test_not_in_the_documents_is_a_clear_answer(world):
     nobody = world.logged_in("nobody")  # reads no collection: nothing to answer from
     page = nobody.get("/chat")

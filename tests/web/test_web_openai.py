@@ -56,6 +56,19 @@ def test_chat_completion_with_citations_in_the_extension_field(api):
     ext = data["appliance"]
     assert ext["citations"][0]["doc_name"] == "it-security-policy.md"
     assert set(ext["collections"]) == {"handbook", "notes"} and ext["retrieval"] is True
+    assert ext["path"] in ("generated", "quoted"), ext["reason"]  # either way: the source
+    assert ext["answer"] == data["choices"][0]["message"]["content"]
+
+
+def test_a_misread_figure_reaches_the_api_as_a_quote_never_as_written(api):
+    body = {"model": "appliance", "messages": [
+        {"role": "user", "content": "How many days of annual leave do full-time staff get?"}]}
+    data = api("POST", "/v1/chat/completions", json=body).json
+    content, ext = data["choices"][0]["message"]["content"], data["appliance"]
+    assert "27 days" in content and "12.5" not in content
+    assert ext["path"] in ("generated", "quoted") and ext["answer"] == content
+    if ext["path"] == "quoted":
+        assert ext["reason"] and content.startswith("\u201c")
 
 
 def test_streaming_chat_completion(api):

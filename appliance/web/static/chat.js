@@ -220,9 +220,17 @@
         status.textContent = "";
         item.dataset.messageId = String(d.message_id);
         const numbers = new Set(d.citations.map((c) => c.n));
+        item.dataset.path = d.path || "generated";
         if (d.refused) {
           item.classList.add("refused");
           item.prepend(el("p", "not-found", "Not in the documents"));
+        } else if (d.path === "quoted") {
+          // The streamed text failed its check: the quote below replaces it, visibly.
+          item.classList.add("quoted");
+          const note = el("p", "quoted-note",
+                          "Quoted from the source: the generated answer did not match it");
+          note.title = d.reason || "";
+          item.prepend(note);
         }
         renderAnswer(body, d.answer, d.message_id, numbers);
         renderCitations(item, d.message_id, d.citations);
