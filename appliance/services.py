@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from concurrent.futures import Future, wait
 from functools import cached_property
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from .audit import AuditLog, ensure_keys
 from .engines import SentenceEmbedder, generator_path, sha256_file
@@ -50,7 +53,13 @@ class Appliance:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
-        return HybridRetriever(self.settings, self.store, self.embedder, self.indexes)
+        # Queries go through the ONNX graph: it loads while the indexes do.
+        warm = [_soon(self.embedder.warm_queries)] if self.settings.fusion != "keyword" else []
+        try:
+            indexes = self.indexes
+        finally:
+            wait(warm)
+        return HybridRetriever(self.settings, self.store, self.embedder, indexes)
 
     @cached_property
     def ingest(self) -> IngestService:
@@ -75,10 +84,11 @@ class Appliance:
                                   adapter.path if adapter else "", s.temperature,
                                   opening_bias={REFUSAL_OPENING: -bias})
 
+        digest = _soon(lambda: sha256_file(path))  # read while the model loads
         lora = s.lora_adapter_path
         pinned = ActiveAdapter(lora, sha256_file(Path(lora))) if lora else None
         generator = LiveAdapterGenerator(make, self.adapters.active_state, pinned)
-        generator.model_sha256 = sha256_file(path)  # recorded with every answer
+        generator.model_sha256 = digest.result()  # recorded with every answer
         return generator
 
     @cached_property
@@ -111,8 +121,15 @@ class Appliance:
     def chat(self):
         from .answering import ChatService
 
-        return ChatService(self.settings, self.retriever, self.generator,
-                           redactor=self.redactor, audit=self.audit,
+        # The NER model (spaCy), the GGUF model and the indexes load side by side: seconds
+        # each, and much of it outside the GIL.
+        redactor, generator = _soon(lambda: self.redactor), _soon(lambda: self.generator)
+        try:
+            retriever = self.retriever
+        finally:
+            wait((redactor, generator))  # no half-built parts left loading
+        return ChatService(self.settings, retriever, generator.result(),
+                           redactor=redactor.result(), audit=self.audit,
                            redactor_for=self.redactor_for, check=self.answer_check)
 
     @cached_property
@@ -195,6 +212,24 @@ class Appliance:
     def close(self) -> None:
         self.audit.close()
         self.store.dispose()
+
+
+T = TypeVar("T")
+
+
+def _soon(load: Callable[[], T]) -> Future[T]:
+    """Start `load` in a thread now; the future's result() waits for it (and raises its error
+    in the caller's thread)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(load())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="appliance-load", daemon=True).start()
+    return future
 
 
 def _tagger():

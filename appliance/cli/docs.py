@@ -1,9 +1,6 @@
 """Document commands: docs list, docs delete."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
-from ..store import ChunkTable, DocumentTable
 from .common import print_json, services_from
 
 
@@ -21,6 +18,11 @@ def register(sub) -> None:
 
 
 def cmd_list(args) -> int:
+    # Here rather than at import: `appliance --help` need not load SQLAlchemy.
+    from sqlalchemy import func, select
+
+    from ..store import ChunkTable, DocumentTable
+
     app = services_from(args)
     stmt = (select(DocumentTable, func.count(ChunkTable.id))
             .outerjoin(ChunkTable, ChunkTable.document_id == DocumentTable.id)

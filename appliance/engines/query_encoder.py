@@ -10,7 +10,9 @@ float32 document vectors (cosine about 0.99 on real queries), which the SciFact 
 measures. The graph
 is checked against the float32 copy on probe texts and cached as
 ``embedder-<model hash>-f<FORMAT>-<precision>.onnx`` with a sidecar holding its sha256, so a
-changed or corrupt file is exported again rather than trusted.
+changed or corrupt file is exported again rather than trusted. Next to it lies the query
+tokenizer (``….tokenizer.json``, the embedder's own Rust tokenizer, serialised), so a cached
+graph answers queries without importing transformers or PyTorch.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -39,11 +41,12 @@ class OnnxQueryEncoder:
     """Mean-pooled, normalised embedding of a single text; same tokenizer as the embedder."""
 
     def __init__(self, session: Any, tokenizer: Any, max_tokens: int):
-        """`tokenizer` is this encoder's own copy (a Rust tokenizer is not shareable)."""
+        """`tokenizer` is this encoder's own Rust tokenizer (`tokenizers.Tokenizer`: one is
+        not shareable)."""
         self.session, self.max_tokens = session, max_tokens
         # The Rust tokenizer itself, set up once: the transformers wrapper re-applies its
         # truncation settings and builds tensors on every call, which costs more than encoding.
-        self._tokenizer = tokenizer.backend_tokenizer
+        self._tokenizer = tokenizer
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.no_padding()
         self._lock = threading.Lock()
@@ -56,11 +59,19 @@ class OnnxQueryEncoder:
         vector = hidden.mean(axis=0)  # one unpadded text: every token counts
         return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
 
+    def tokenizer_json(self) -> str:
+        """The tokenizer as set up here (truncation included), serialised for the cache."""
+        with self._lock:
+            return self._tokenizer.to_str()
 
-def load_query_encoder(model_dir: str, model_hash: str, tokenizer: Any, max_tokens: int,
-                       threads: int, cache_dir: Path | None,
+
+def load_query_encoder(model_dir: str, model_hash: str, tokenizer: Callable[[], Any],
+                       max_tokens: int, threads: int, cache_dir: Path | None,
                        precision: str = "float32") -> OnnxQueryEncoder:
-    """The cached graph when its sha256 checks out, else a fresh export (checked first)."""
+    """The cached graph when its sha256 checks out, else a fresh export (checked first).
+
+    `tokenizer()` returns the embedder's transformers tokenizer (a copy of its own); it is
+    called only when the cache cannot answer, since it loads the embedding model."""
     import onnxruntime as ort
 
     ort.disable_telemetry_events()  # also off by ORT_DISABLE_TELEMETRY (appliance/__init__.py)
@@ -77,17 +88,25 @@ def load_query_encoder(model_dir: str, model_hash: str, tokenizer: Any, max_toke
     options.add_session_config_entry("session.force_spinning_stop", "1")
     cached = _cached(cache_dir, model_hash, precision)
     if cached is not None:
-        return OnnxQueryEncoder(_session(ort, cached, options), tokenizer, max_tokens)
-    data, reference = _export(model_dir, tokenizer, max_tokens)
+        data, rust = cached
+        if rust is None:  # a graph cached without its tokenizer (by an earlier version)
+            encoder = OnnxQueryEncoder(_session(ort, data, options),
+                                       tokenizer().backend_tokenizer, max_tokens)
+            _store(cache_dir, model_hash, precision, data, encoder.tokenizer_json())
+            return encoder
+        return OnnxQueryEncoder(_session(ort, data, options), rust, max_tokens)
+    hf_tokenizer = tokenizer()
+    data, reference = _export(model_dir, hf_tokenizer, max_tokens)
     if precision == "int8":
         data = _quantized(data)
-    encoder = OnnxQueryEncoder(_session(ort, data, options), tokenizer, max_tokens)
+    encoder = OnnxQueryEncoder(_session(ort, data, options), hf_tokenizer.backend_tokenizer,
+                               max_tokens)
     worst = min(float(encoder.embed_one(t) @ reference[t]) for t in PROBES)
     if worst < MIN_AGREEMENT[precision]:
         raise RuntimeError(f"exported {precision} query graph disagrees with the model "
                            f"(cosine {worst:.5f})")
     if cache_dir is not None:
-        _store(cache_dir, model_hash, precision, data)
+        _store(cache_dir, model_hash, precision, data, encoder.tokenizer_json())
     return encoder
 
 
@@ -117,38 +136,59 @@ def _session(ort: Any, data: bytes, options: Any) -> Any:
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
-def _names(cache_dir: Path, model_hash: str, precision: str) -> tuple[Path, Path]:
+def _names(cache_dir: Path, model_hash: str, precision: str) -> tuple[Path, Path, Path]:
     stem = f"embedder-{model_hash[:16]}-f{FORMAT}-{precision}"
-    return cache_dir / f"{stem}.onnx", cache_dir / f"{stem}.json"
+    return (cache_dir / f"{stem}.onnx", cache_dir / f"{stem}.json",
+            cache_dir / f"{stem}.tokenizer.json")
 
 
-def _cached(cache_dir: Path | None, model_hash: str, precision: str) -> bytes | None:
+def _cached(cache_dir: Path | None, model_hash: str,
+            precision: str) -> tuple[bytes, Any] | None:
+    """(graph bytes, Rust tokenizer or None when not cached with it), or None."""
     if cache_dir is None:
         return None
-    graph, sidecar = _names(cache_dir, model_hash, precision)
+    graph, sidecar, tokenizer = _names(cache_dir, model_hash, precision)
     try:
-        expected = json.loads(sidecar.read_text())["sha256"]
+        meta = json.loads(sidecar.read_text())
         data = graph.read_bytes()
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError):
         return None
-    if hashlib.sha256(data).hexdigest() != expected:
+    if not isinstance(meta, dict) or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
         log.warning("query graph %s does not match its sha256; exporting it again", graph.name)
         return None
-    return data
+    try:
+        text = tokenizer.read_bytes()
+    except OSError:
+        return data, None
+    if hashlib.sha256(text).hexdigest() != meta.get("tokenizer_sha256"):
+        return data, None  # written again from the embedder's own tokenizer
+    from tokenizers import Tokenizer
+
+    return data, Tokenizer.from_str(text.decode("utf-8"))
 
 
-def _store(cache_dir: Path, model_hash: str, precision: str, data: bytes) -> None:
-    graph, sidecar = _names(cache_dir, model_hash, precision)
+def _store(cache_dir: Path, model_hash: str, precision: str, data: bytes,
+           tokenizer_json: str) -> None:
+    """Graph and tokenizer first, then the sidecar holding their sha256s."""
+    graph, sidecar, tokenizer = _names(cache_dir, model_hash, precision)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    for path, payload in ((graph, data), (sidecar, json.dumps(
-            {"sha256": hashlib.sha256(data).hexdigest(), "model_sha256": model_hash,
-             "format": FORMAT, "precision": precision}).encode())):
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+    text = tokenizer_json.encode("utf-8")
+    meta = {"sha256": hashlib.sha256(data).hexdigest(), "model_sha256": model_hash,
+            "format": FORMAT, "precision": precision,
+            "tokenizer_sha256": hashlib.sha256(text).hexdigest()}
+    for path, payload in ((graph, data), (tokenizer, text),
+                          (sidecar, json.dumps(meta).encode())):
+        write_atomically(path, payload)
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Write to a temp file beside `path`, fsync, then rename over it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def _export(model_dir: str, tokenizer: Any, max_tokens: int) -> tuple[bytes, dict[str, np.ndarray]]:
