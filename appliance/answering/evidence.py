@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -70,7 +71,9 @@ class EvidenceFinder:
         `override_refusal`: the least score of one quoted when the model refused (higher: a
         refusal is the safe side); `min_anchor`: the least score of the sentence a supported
         answer rests on (lower: its figures and words already matched)."""
-        self.embed_query = embed_query
+        # One answer's check asks for the question's vector several times (ranking, the
+        # anchor, a refused answer's override): embed each text once.
+        self.embed_query = lru_cache(maxsize=64)(embed_query) if embed_query else None
         self.min_score, self.override_refusal = min_score, override_refusal
         self.min_anchor = min_anchor
 

@@ -63,6 +63,11 @@ def passage_label(hit: Hit) -> str:
     return label
 
 
+def _quote(evidence) -> str:
+    """A source sentence shown verbatim, in quotation marks, with its citation."""
+    return f"\u201c{evidence.sentence}\u201d [{evidence.passage}]"
+
+
 class ChatService:
     """Answers a question from the documents the caller may read, with numbered citations."""
 
@@ -156,7 +161,7 @@ class ChatService:
         if not text or is_refusal(text):
             best = self.evidence.best(question, [p.text for p in passages])
             if best is not None and best.score >= self.evidence.override_refusal:
-                return (f"\u201c{best.sentence}\u201d [{best.passage}]", "quoted",
+                return (_quote(best), "quoted",
                         "the model found no answer, but this source sentence answers it")
             return REFUSAL, "refused", "the model found no answer in the sources"
         cited = cited_numbers(text, len(passages)) or [best_supported(text, passages)]
@@ -174,7 +179,7 @@ class ChatService:
         best = self.evidence.best(question, [p.text for p in passages])
         if best is None:
             return REFUSAL, "refused", f"{verdict.reason}; no source sentence answers it"
-        return f"\u201c{best.sentence}\u201d [{best.passage}]", "quoted", verdict.reason
+        return _quote(best), "quoted", verdict.reason
 
     def _generate(self, prompt: str, scope: str | None, counts: Counter) -> Iterator[str]:
         """The model's answer as redacted pieces (the output redactor is stream-safe)."""
