@@ -7,6 +7,7 @@ source about the question?). ConversationService keeps a user's conversations an
 Public surface:
     AskService, ChatService, ConversationService, AnswerCheck, FairQueue, Metrics
     SupportCheck, Support    are an answer's figures, dates, codes and names in its cited source?
+    followups: Turn, rewrite, is_followup, history_from_messages, history_prompt
     Answer, Citation, passage_label, CATEGORIES, citation_json
     prompts: Passage, build_prompt, cited_numbers, is_refusal, REFUSAL, REFUSAL_OPENING, STOP
 """
@@ -14,6 +15,7 @@ from .answer_check import AnswerCheck
 from .ask_service import AskService
 from .conversations import CATEGORIES, ConversationService, citation_json
 from .fair_queue import FairQueue
+from .followups import Turn, history_from_messages, history_prompt, is_followup, rewrite
 from .metrics import Metrics
 from .pipeline import Answer, ChatService, Citation, passage_label
 from .prompts import (REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt, cited_numbers,
@@ -23,4 +25,5 @@ from .support_check import Support, SupportCheck
 __all__ = ["Answer", "AnswerCheck", "AskService", "CATEGORIES", "ChatService", "Citation",
            "ConversationService", "FairQueue", "Metrics", "Passage", "REFUSAL",
            "REFUSAL_OPENING", "STOP", "Support", "SupportCheck", "build_prompt", "citation_json",
-           "cited_numbers", "is_refusal", "passage_label"]
+           "cited_numbers", "history_from_messages", "history_prompt", "is_followup",
+           "is_refusal", "passage_label", "rewrite", "Turn"]
