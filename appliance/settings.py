@@ -36,6 +36,10 @@ class Settings:
     threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     context_size: int = 2048
     max_answer_tokens: int = 200
+    copy_answers: bool = False
+    evidence_sentences: int = 2
+    answer_min_evidence: float = 0.35
+    answer_quote_refusals: float = 0.7
     temperature: float = 0.0
     chunk_size: int = 160
     chunk_overlap: int = 32
@@ -92,6 +96,11 @@ class Settings:
             raise SettingsError("calibration_min_refusal_accuracy must be between 0 and 1")
         if not 0 <= self.calibration_confidence < 1:
             raise SettingsError("calibration_confidence must be at least 0 and below 1")
+        for name in ("answer_min_evidence", "answer_quote_refusals"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise SettingsError(f"{name} must be between 0 and 1")
+        if self.evidence_sentences < 0:
+            raise SettingsError("evidence_sentences must not be negative (0: whole passages)")
         for name in ("threads", "context_size", "max_answer_tokens", "chunk_size",
                      "embed_batch_size", "retrieval_k", "retrieval_candidates", "max_file_bytes",
                      "web_port", "web_workers", "web_threads", "session_idle_minutes",

@@ -8,6 +8,8 @@ Public surface:
     AskService, ChatService, ConversationService, AnswerCheck, FairQueue, Metrics
     SupportCheck, Support    are an answer's figures, dates, codes and names in its cited source?
     followups: Turn, rewrite, is_followup, history_from_messages, history_prompt
+    units                    a text's figures, dates and codes, normalised
+    Verdict, BETTER_BY       what the check measured of an answer (verification.py)
     Answer, Citation, passage_label, CATEGORIES, citation_json
     prompts: Passage, build_prompt, cited_numbers, is_refusal, REFUSAL, REFUSAL_OPENING, STOP
 """
@@ -20,10 +22,11 @@ from .metrics import Metrics
 from .pipeline import Answer, ChatService, Citation, passage_label
 from .prompts import (REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt, cited_numbers,
                       is_refusal)
-from .support_check import Support, SupportCheck
+from .support_check import Support, SupportCheck, units
+from .verification import BETTER_BY, Verdict
 
-__all__ = ["Answer", "AnswerCheck", "AskService", "CATEGORIES", "ChatService", "Citation",
-           "ConversationService", "FairQueue", "Metrics", "Passage", "REFUSAL",
-           "REFUSAL_OPENING", "STOP", "Support", "SupportCheck", "build_prompt", "citation_json",
-           "cited_numbers", "history_from_messages", "history_prompt", "is_followup",
-           "is_refusal", "passage_label", "rewrite", "Turn"]
+__all__ = ["Answer", "AnswerCheck", "AskService", "BETTER_BY", "build_prompt", "CATEGORIES",
+           "ChatService", "Citation", "citation_json", "cited_numbers", "ConversationService",
+           "FairQueue", "history_from_messages", "history_prompt", "is_followup", "is_refusal",
+           "Metrics", "Passage", "passage_label", "REFUSAL", "REFUSAL_OPENING", "rewrite", "STOP",
+           "Support", "SupportCheck", "Turn", "units", "Verdict"]

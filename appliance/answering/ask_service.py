@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..accounts import Access, PermissionDenied, Principal
 from ..audit import EVENT_TYPES, EventType
 from ..errors import InvalidRequest
 from .fair_queue import FairQueue
+from .followups import Turn
 from .metrics import Metrics
 
 MAX_QUESTION_CHARS = 4000
@@ -56,7 +57,10 @@ class AskService:
 
     def start(self, principal: Principal, question: str, collections: Iterable[str] | None = None,
               retrieval: bool = True, scope: str | None = None, source: str | None = None,
-              gone: Callable[[], bool] | None = None) -> "AskStream":
+              gone: Callable[[], bool] | None = None, history: Sequence[Turn] = (),
+              style: str = "") -> "AskStream":
+        """`history`: earlier turns of the conversation (follow-ups are read with them);
+        `style`: a caller's note on tone and format."""
         question = (question or "").strip()
         if not question:
             raise InvalidRequest("the question is empty")
@@ -64,7 +68,12 @@ class AskService:
             raise InvalidRequest(f"the question is longer than {MAX_QUESTION_CHARS} characters")
         allowed = self.allowed(principal, collections)
         self.queue.check_capacity()
-        return AskStream(self, principal, question, allowed, retrieval, scope, source, gone)
+        if len(style) > MAX_QUESTION_CHARS:
+            raise InvalidRequest(f"the system message is longer than {MAX_QUESTION_CHARS} "
+                                 "characters")
+        stream = AskStream(self, principal, question, allowed, retrieval, scope, source, gone)
+        stream.history, stream.style = tuple(history), style
+        return stream
 
 
 class _Gone(Exception):
@@ -81,6 +90,8 @@ class AskStream:
         self.allowed, self.retrieval, self.scope, self.source = allowed, retrieval, scope, source
         self.gone = gone or (lambda: False)
         self.sent_tokens = 0
+        self.history: tuple[Turn, ...] = ()
+        self.style = ""
 
     def __iter__(self) -> Iterator[tuple[str, dict]]:
         svc, t0 = self.service, time.monotonic()
@@ -93,7 +104,8 @@ class AskStream:
             yield "start", {"queue_wait_ms": ticket.waited_ms}
             chat_events = svc.chat_factory().ask_stream(
                 self.question, collections=self.allowed, actor=self.principal.username,
-                retrieval=self.retrieval, scope=self.scope)
+                retrieval=self.retrieval, scope=self.scope, history=self.history,
+                style=self.style)
             answer = None
             for item in chat_events:
                 if isinstance(item, str):

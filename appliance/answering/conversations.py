@@ -18,6 +18,7 @@ from ..accounts import Principal
 from ..errors import InvalidRequest, NotFoundError
 from ..store import ConversationTable, FeedbackTable, MessageTable, Store
 from .ask_service import AskService
+from .followups import Turn
 
 CATEGORIES = ("wrong_fact", "wrong_format", "wrong_tone", "wrong_reasoning", "other")
 MAX_CORRECTION_CHARS = 4000
@@ -104,6 +105,7 @@ class ConversationService:
         with self.store.session() as sess:
             if conversation_id is not None:
                 conv_id = self._owned(sess, principal, conversation_id).id
+                stream.history = self._turns(sess, conv_id)
             else:
                 conv = ConversationTable(user_id=principal.user_id, title="", created_at=now,
                                          updated_at=now)
@@ -123,6 +125,20 @@ class ConversationService:
             asked_id = asked.id
         stream.scope = scope
         return self._events(stream, conv_id, asked_id)
+
+    @staticmethod
+    def _turns(sess, conv_id: int, limit: int = 2) -> tuple[Turn, ...]:
+        """The conversation's last answered turns, oldest first (as stored: redacted)."""
+        rows = sess.scalars(select(MessageTable).where(MessageTable.conversation_id == conv_id)
+                            .order_by(MessageTable.id.desc()).limit(4 * limit)).all()[::-1]
+        turns, asked = [], None
+        for m in rows:
+            if m.role == "user":
+                asked = m.content
+            elif asked is not None and m.status == "done":
+                turns.append(Turn(asked, "" if m.refused else m.content))
+                asked = None
+        return tuple(turns[-limit:])
 
     def delete(self, principal: Principal, conversation_id: int) -> None:
         with self.store.session() as sess:

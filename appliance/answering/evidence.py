@@ -6,8 +6,8 @@ preference for the passages retrieval ranked first. The few best are then scored
 the embedder's query encoder (a paraphrase shares meaning, not words: "regulator" and
 "supervisory authority"), and the two signals are averaged. A question that asks for a figure
 (how many, how much, how long, when, what percentage) is only answered by a sentence that holds
-one. The best sentence is what the appliance quotes when a generated answer fails the
-support check.
+one. The best sentences choose what the model is shown (`select`), and the
+best one is what the appliance quotes when a generated answer fails the support check.
 """
 from __future__ import annotations
 
@@ -62,30 +62,35 @@ def rank(question: str, passages: Sequence[str]) -> list[Evidence]:
     return sorted(out, key=lambda e: (-e.score, e.passage))
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What the model is shown: (index among the retrieved passages, excerpt), best first,
+    and the best sentence (its `passage` numbered among these, from 1)."""
+
+    passages: list[tuple[int, str]]
+    best: Evidence | None
+
+
 class EvidenceFinder:
     """The sentence to quote, when one answers the question well enough."""
 
-    def __init__(self, embed_query: Callable[[str], np.ndarray] | None = None,
-                 min_score: float = 0.4, override_refusal: float = 0.7, min_anchor: float = 0.3):
-        """`min_score`: the least score of a sentence quoted in place of an unsupported answer;
-        `override_refusal`: the least score of one quoted when the model refused (higher: a
-        refusal is the safe side); `min_anchor`: the least score of the sentence a supported
-        answer rests on (lower: its figures and words already matched)."""
-        # One answer's check asks for the question's vector several times (ranking, the
-        # anchor, a refused answer's override): embed each text once.
-        self.embed_query = lru_cache(maxsize=64)(embed_query) if embed_query else None
-        self.min_score, self.override_refusal = min_score, override_refusal
-        self.min_anchor = min_anchor
+    def __init__(self, embed_query: Callable[[str], np.ndarray] | None = None):
+        # One answer's check asks for the question's vector several times (choosing the
+        # evidence, ranking, the anchor): embed each text once.
+        self.embed_query = lru_cache(maxsize=128)(embed_query) if embed_query else None
 
-    def ranked(self, question: str, passages: Sequence[str]) -> list[Evidence]:
-        """The best few sentences, their score the mean of keywords and meaning."""
-        top = rank(question, passages)[:RESCORE]
+    def ranked(self, question: str, passages: Sequence[str],
+               rescore_only: bool = True) -> list[Evidence]:
+        """The best few sentences, their score the mean of keywords and meaning (with
+        `rescore_only` False, the other sentences follow on their keyword score)."""
+        scored = rank(question, passages)
+        top, rest = scored[:RESCORE], ([] if rescore_only else scored[RESCORE:])
         if not top or self.embed_query is None:
-            return top
+            return top + rest
         q = self.embed_query(question)
         both = [Evidence(e.passage, e.sentence,
                          (e.score + float(q @ self.embed_query(e.sentence))) / 2) for e in top]
-        return sorted(both, key=lambda e: (-e.score, e.passage))
+        return sorted(both, key=lambda e: (-e.score, e.passage)) + rest
 
     def score(self, question: str, sentence: str) -> float:
         """How well one sentence answers the question, on the scale of `ranked`."""
@@ -104,8 +109,35 @@ class EvidenceFinder:
         return max(sentences(passage, 1) or [passage],
                    key=lambda s: 2 * len(figures & units(s)) + len(words & content_words(s)))
 
-    def best(self, question: str, passages: Sequence[str]) -> Evidence | None:
+    def select(self, question: str, passages: Sequence[str], keep: int = 3,
+               per_passage: int = 2) -> Selection:
+        """The passages worth showing a small model, best evidence first: (0-based index,
+        excerpt). A passage's score is its best sentence's; its excerpt is its `per_passage`
+        best sentences in the order it has them (the whole passage when it has no more).
+        Passages holding nothing of the question are left out, unless none holds anything,
+        when retrieval's order stands. The best sentence comes with it, numbered as the
+        chosen passages will be shown."""
+        scored = self.ranked(question, passages, rescore_only=False)
+        by_passage: dict[int, list[Evidence]] = {}
+        for e in scored:
+            by_passage.setdefault(e.passage - 1, []).append(e)
+        order = sorted((i for i in by_passage if by_passage[i][0].score > 0),
+                       key=lambda i: (-by_passage[i][0].score, i))
+        if not order:
+            return Selection([(i, text) for i, text in enumerate(passages[:keep])], None)
+        out = []
+        for i in order[:keep]:
+            best = {e.sentence for e in by_passage[i][:per_passage]}
+            ordered = [s for s in sentences(passages[i], 1) if s in best]
+            excerpt = " ".join(ordered) if len(by_passage[i]) > per_passage else passages[i]
+            out.append((i, excerpt or passages[i]))
+        top = by_passage[order[0]][0]
+        return Selection(out, Evidence(1, top.sentence, top.score))
+
+    def best(self, question: str, passages: Sequence[str],
+             min_score: float = 0.0) -> Evidence | None:
+        """The best sentence of the passages, when it scores at least `min_score`."""
         ranked = self.ranked(question, passages)
-        if not ranked or ranked[0].score < self.min_score:
+        if not ranked or ranked[0].score < min_score:
             return None
         return ranked[0]

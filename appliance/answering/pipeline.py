@@ -10,15 +10,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..audit import ASK, ask_details
 from ..knowledge import Hit, HybridRetriever
 from ..settings import Settings
 from .answer_check import AnswerCheck
+from .copying import CopyConstraint
 from .evidence import EvidenceFinder
+from .followups import Turn, history_prompt, rewrite
 from .prompts import REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers, is_refusal
-from .support_check import Support, SupportCheck
+from .support_check import SupportCheck
+from .verification import Verdict, decide, measure
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Answer:
     relevance: float | None = None  # the answer check's cosine, when it was measured
     path: str = "generated"  # generated | quoted | refused
     reason: str = ""         # why an answer was quoted or refused
+    verdict: Verdict | None = None  # what the check measured (evaluation replays it)
 
     def to_json(self) -> dict:
         return {"answer": self.answer,
@@ -61,11 +65,6 @@ def passage_label(hit: Hit) -> str:
     if hit.section:
         label += f", {hit.section.split(' > ')[-1]}"
     return label
-
-
-def _quote(evidence) -> str:
-    """A source sentence shown verbatim, in quotation marks, with its citation."""
-    return f"\u201c{evidence.sentence}\u201d [{evidence.passage}]"
 
 
 class ChatService:
@@ -102,20 +101,39 @@ class ChatService:
 
     def ask_stream(self, question: str, collections: Iterable[str] | None = None,
                    actor: str | None = None, retrieval: bool = True,
-                   scope: str | None = None) -> Iterator[str | Answer]:
-        """Yield answer text pieces as they are generated, then the final Answer."""
+                   scope: str | None = None, history: Sequence[Turn] = (),
+                   style: str = "") -> Iterator[str | Answer]:
+        """Yield answer text pieces as they are generated, then the final Answer.
+
+        `history`: the conversation's earlier turns (oldest first). A follow-up ("and who
+        approves it?") is searched for with the earlier question's words, and the model sees
+        the previous question and answer; a new topic is searched for on its own. `style`: a
+        caller's note on tone and format (the API's system message), framed in the prompt."""
         t0 = time.perf_counter()
         counts: Counter = Counter()
         question = self._redact(question, "prompt", scope, counts)
-        hits = self.retriever.search(question, collections=collections).hits if retrieval else []
+        style = self._redact(style, "prompt", scope, counts) if style else ""
+        query = rewrite(question, history)  # the question itself unless it is a follow-up
+        earlier = history_prompt(history) if query != question else ""
+        hits = self.retriever.search(query, collections=collections).hits if retrieval else []
         t_retrieved = time.perf_counter()
         passages = [Passage(passage_label(h), self._redact(h.text, "context", scope, counts,
                                                            h.collection))
                     for h in hits]
-        built = build_prompt(question, passages, self.generator.count_tokens,
-                             self.generator.n_ctx, self.settings.max_answer_tokens)
+        # Evidence at sentence level: the passages whose sentences best answer the question,
+        # best first, each shown as its best sentences (cited, and checked, as its chunk).
+        selection = self.evidence.select(query, [p.text for p in passages],
+                                         per_passage=self.settings.evidence_sentences or 10**6
+                                         ) if passages else None
+        chosen = selection.passages if selection else []
+        hits = [hits[i] for i, _ in chosen]
+        passages = [passages[i] for i, _ in chosen]
+        shown = [Passage(p.label, excerpt) for p, (_, excerpt) in zip(passages, chosen)]
+        check_ms = (time.perf_counter() - t_retrieved) * 1000
+        built = build_prompt(question, shown, self.generator.count_tokens,
+                             self.generator.n_ctx, self.settings.max_answer_tokens, earlier, style)
         pieces: list[str] = []
-        t_first = None
+        t_first, verdict = None, None
         relevance = None
         path, reason = "generated", ""
         if retrieval and built.used == 0:
@@ -124,23 +142,28 @@ class ChatService:
             yield REFUSAL
         else:
             threshold = self.check.threshold() if self.check else None
-            for piece in self._generate(built.text, scope, counts):
+            constraint = self._constraint(shown[:built.used])
+            for piece in self._generate(built.text, scope, counts, constraint):
                 if t_first is None:
                     t_first = time.perf_counter()
                 pieces.append(piece)
                 if threshold is None:
                     yield piece
             text = "".join(pieces).strip()
-            measure = threshold is not None or (self.check is not None and self.check.measure)
-            if measure and text and not is_refusal(text):
-                relevance = self.check.relevance(question, text,
+            measuring = threshold is not None or (self.check is not None and self.check.measure)
+            if measuring and text and not is_refusal(text):
+                relevance = self.check.relevance(query, text,
                                                  [p.text for p in passages[:built.used]])
                 if threshold is not None and (relevance is None or relevance < threshold):
                     pieces = [REFUSAL]  # the answer does not address the question
                     path, reason = "refused", "the cited source is not about the question"
             if retrieval and path == "generated":
-                checked, path, reason = self._verify(question, "".join(pieces).strip(),
-                                                     passages[:built.used])
+                t_check = time.perf_counter()
+                verdict = measure(query, "".join(pieces).strip(), passages[:built.used],
+                                  self.support, self.evidence, selection.best)
+                checked, path, reason = decide(verdict, self.settings.answer_min_evidence,
+                                               self.settings.answer_quote_refusals)
+                check_ms += (time.perf_counter() - t_check) * 1000
                 pieces = [checked]
             if threshold is not None:
                 yield "".join(pieces).strip()
@@ -150,41 +173,26 @@ class ChatService:
                               t0, t_retrieved, t_first or t_end, t_end)
         answer.redactions = dict(counts)
         answer.relevance = relevance
+        answer.timings_ms["check"] = round(check_ms, 1)
+        answer.verdict = verdict
         answer.path, answer.reason = ("refused" if answer.refused else path), reason
         self._audit(question, answer, actor, collections)
         yield answer
 
-    def _verify(self, question: str, text: str,
-                passages: list[Passage]) -> tuple[str, str, str]:
-        """(text, path, reason): the answer if its cited passage supports it, else a quote of
-        the best evidence, else the refusal."""
-        if not text or is_refusal(text):
-            best = self.evidence.best(question, [p.text for p in passages])
-            if best is not None and best.score >= self.evidence.override_refusal:
-                return (_quote(best), "quoted",
-                        "the model found no answer, but this source sentence answers it")
-            return REFUSAL, "refused", "the model found no answer in the sources"
-        cited = cited_numbers(text, len(passages)) or [best_supported(text, passages)]
-        source = passages[cited[0] - 1].text if cited[0] else ""
-        verdict = self.support.check(text, source, question)
-        if verdict.supported:
-            # Words the source holds can still answer another question ("what is on the menu
-            # on Fridays?" → an on-topic sentence about something else): the sentence the
-            # answer rests on must itself be about the question.
-            anchor = self.evidence.anchor(text, source)
-            if self.evidence.score(question, anchor) >= self.evidence.min_anchor:
-                return text, "generated", ""
-            verdict = Support(False, (), verdict.coverage,
-                              "the source sentence it rests on is not about the question")
-        best = self.evidence.best(question, [p.text for p in passages])
-        if best is None:
-            return REFUSAL, "refused", f"{verdict.reason}; no source sentence answers it"
-        return _quote(best), "quoted", verdict.reason
+    def _constraint(self, passages: list[Passage]) -> CopyConstraint | None:
+        """Copy-constrained decoding over the shown passages, when the settings ask for it and
+        the generator can take it."""
+        tokenize = getattr(self.generator, "tokenize", None)
+        if not self.settings.copy_answers or tokenize is None or not passages:
+            return None
+        return CopyConstraint.build([p.text for p in passages], tokenize)
 
-    def _generate(self, prompt: str, scope: str | None, counts: Counter) -> Iterator[str]:
+    def _generate(self, prompt: str, scope: str | None, counts: Counter,
+                  constraint: CopyConstraint | None = None) -> Iterator[str]:
         """The model's answer as redacted pieces (the output redactor is stream-safe)."""
         out = self.redactor.stream("output", scope) if self.redactor else None
-        for piece in self.generator.stream(prompt, self.settings.max_answer_tokens, STOP):
+        kw = {"constraint": constraint.allowed} if constraint else {}
+        for piece in self.generator.stream(prompt, self.settings.max_answer_tokens, STOP, **kw):
             safe = out.feed(piece) if out else piece
             if safe:
                 yield safe

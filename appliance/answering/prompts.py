@@ -44,9 +44,14 @@ class BuiltPrompt:
 
 
 def build_prompt(question: str, passages: Sequence[Passage], count_tokens: Callable[[str], int],
-                 n_ctx: int, answer_tokens: int) -> BuiltPrompt:
-    """Fit as many passages as the context allows, trimming the last one to the budget."""
-    tail = f"Question: {question.strip()}\nAnswer:"
+                 n_ctx: int, answer_tokens: int, earlier: str = "",
+                 style: str = "") -> BuiltPrompt:
+    """Fit as many passages as the context allows, trimming the last one to the budget.
+    `earlier` is the previous question and answer of a conversation (shown before the
+    question, so a follow-up reads in context); `style` is a caller's note on tone and
+    format, shown in its frame (it asks, it cannot switch anything off)."""
+    framed = f"Answer style asked for by the reader: {_clean(style)[:300]}\n" if style else ""
+    tail = f"{framed}{earlier}Question: {question.strip()}\nAnswer:"
     budget = n_ctx - answer_tokens - count_tokens(PREAMBLE) - count_tokens(tail) - 16
     lines: list[str] = []
     for number, passage in enumerate(passages, start=1):

@@ -41,6 +41,7 @@ def hash_model_dir(path: str | Path) -> str:
 
 
 SMALL_BATCH = 4
+RECENT_QUERIES = 64  # query vectors kept (a few answers' questions and sentences)
 FACTS_FORMAT = 1  # embedder-<hash>-facts.json: what the query path needs without the model
 
 
@@ -89,6 +90,8 @@ class SentenceEmbedder:
         self._encode_lock = threading.Lock()
         self._single: Any = None  # the ONNX query encoder; False when unusable
         self._single_lock = threading.Lock()
+        self._recent: dict[str, np.ndarray] = {}  # the last queries' vectors
+        self._recent_lock = threading.Lock()
 
     # -- loaded on first use ----------------------------------------------------------------
     @property
@@ -211,10 +214,21 @@ class SentenceEmbedder:
     # -- the query path -------------------------------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
         """One search query's vector: through the ONNX query graph when it is usable.
-        Documents always go through `embed`, so stored vectors never depend on the graph."""
+        Documents always go through `embed`, so stored vectors never depend on the graph.
+        The last few are kept: an answer's check embeds the question retrieval just did."""
+        cached = self._recent.get(text)
+        if cached is not None:
+            return cached
         if self.fast_queries and self._query_encoder():
-            return self._single.embed_one(text)
-        return self.embed([text])[0]
+            vector = self._single.embed_one(text)
+        else:
+            vector = self.embed([text])[0]
+        vector.setflags(write=False)  # shared by every caller that asks for the same text
+        with self._recent_lock:
+            self._recent[text] = vector
+            while len(self._recent) > RECENT_QUERIES:
+                self._recent.pop(next(iter(self._recent)))
+        return vector
 
     def warm_queries(self) -> bool:
         """Build (or load) the query graph now; True when queries use ONNX Runtime."""

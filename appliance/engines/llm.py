@@ -12,6 +12,8 @@ REPEAT_PENALTY = 1.1
 
 # Called with the first answer position's logits, before any bias.
 OpeningObserver = Callable[[Any], None]
+# Given the answer's token ids so far, the ids allowed next (None: any).
+Constraint = Callable[[Sequence[int]], "set[int] | None"]
 
 
 class LlamaGenerator:
@@ -53,17 +55,25 @@ class LlamaGenerator:
         return int(ids[0])
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return len(self.tokenize(text))
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(self, prompt: str, max_tokens: int, stop: Sequence[str],
                opening_bias: Mapping[str, float] | None = None,
-               on_opening: OpeningObserver | None = None) -> Iterator[str]:
+               on_opening: OpeningObserver | None = None,
+               constraint: Constraint | None = None) -> Iterator[str]:
         """Yield text pieces as they are decoded; stops at a stop sequence or max_tokens.
         `opening_bias` replaces the generator's own for this call; `on_opening` sees the first
-        position's logits."""
+        position's logits; `constraint` limits each step to the tokens it allows."""
         bias = self.opening_bias if opening_bias is None else opening_bias
         bias = {text: value for text, value in bias.items() if value}
         processors = self._opening(bias, on_opening) if bias or on_opening else None
+        if constraint is not None:
+            from llama_cpp import LogitsProcessorList
+
+            processors = LogitsProcessorList([*(processors or []), _constrained(constraint)])
         with self._lock:
             pieces = self.llm.create_completion(prompt, max_tokens=max_tokens, stop=list(stop),
                                                 temperature=self.temperature, top_k=1,
@@ -96,3 +106,24 @@ class LlamaGenerator:
     def last_usage(self) -> int:
         """Tokens in the context after the last call (prompt + completion)."""
         return int(self.llm.n_tokens)
+
+
+def _constrained(constraint: Constraint):
+    """A logits processor that keeps only the tokens `constraint` allows (applied after the
+    opening bias, so a biased-against refusal stays biased among what is allowed)."""
+    import numpy as np
+
+    prompt = []
+
+    def mask(input_ids, logits):
+        if not prompt:
+            prompt.append(len(input_ids))  # the first call sees the prompt alone
+        allowed = constraint([int(t) for t in input_ids[prompt[0]:]])
+        if allowed is None:
+            return logits
+        keep = np.fromiter((t for t in allowed if 0 <= t < len(logits)), dtype=np.int64)
+        out = np.full_like(logits, -np.inf)
+        out[keep] = logits[keep]
+        return out
+
+    return mask

@@ -3,13 +3,15 @@ refusal calibration, the four-way RAG / LoRA comparison.
 
 Public surface (loaded on first use):
     evaluate_retrieval                    BEIR-format retrieval quality (retrieval_eval.py)
+    evaluate_answers, format_answer_report  grounded answers against gold (answer_eval.py)
     evaluate_adapter, format_report       an adapter against the base (adapter_eval.py)
     feedback_formatter                    reviewed feedback as grounded training examples
 """
 from importlib import import_module
 
 _EXPORTS = {
-    "evaluate_retrieval": "retrieval_eval", "evaluate_adapter": "adapter_eval",
+    "evaluate_retrieval": "retrieval_eval", "evaluate_answers": "answer_eval",
+    "format_answer_report": "answer_eval", "evaluate_adapter": "adapter_eval",
     "format_report": "adapter_eval", "feedback_formatter": "grounded_data",
 }
 __all__ = sorted(_EXPORTS)

@@ -88,13 +88,16 @@ class ProbingGenerator:
     def count_tokens(self, text: str) -> int:
         return self.gen.count_tokens(text)
 
-    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]):
+    def tokenize(self, text: str) -> list[int]:
+        return self.gen.tokenize(text)
+
+    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str], **kw: Any):
         def observe(logits):
             self.threshold = flip_threshold(logits, self.token)
 
         self.threshold = math.inf
         yield from self.gen.stream(prompt, max_tokens, stop, opening_bias={OPENING: -math.inf},
-                                   on_opening=observe)
+                                   on_opening=observe, **kw)
 
 
 def probe_chat(chat: Any, probing: ProbingGenerator, items: Sequence[Any],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .registry import ActiveAdapter
 
@@ -81,10 +81,15 @@ class LiveAdapterGenerator:
     def count_tokens(self, text: str) -> int:
         return self._gen.count_tokens(text)
 
-    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]:
+    def tokenize(self, text: str) -> list[int]:
+        return self._gen.tokenize(text)  # adapters never change the tokenizer
+
+    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str],
+               **kw: Any) -> Iterator[str]:
+        """`kw` (e.g. a decoding constraint) goes to the serving generator."""
         self.sync()
         gen = self._gen  # this answer finishes on the context it started with
-        yield from gen.stream(prompt, max_tokens, stop)
+        yield from gen.stream(prompt, max_tokens, stop, **kw)
 
     def last_usage(self) -> int:
         return self._gen.last_usage()

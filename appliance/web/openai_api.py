@@ -14,7 +14,7 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from ..answering import citation_json
+from ..answering import citation_json, history_from_messages
 from ..errors import InvalidRequest, NotFoundError
 from ..knowledge import CHAT_MODEL
 from .context import address, disconnect_probe, principal, services, settings
@@ -106,8 +106,11 @@ def chat_completions():
         raise InvalidRequest("the request body must be a JSON object")
     _check_model(body.get("model"), "chat")
     collections, retrieval = _options(body)
-    stream = services().asking.start(principal(), _question(body.get("messages")), collections,
-                                     retrieval, source=address(), gone=disconnect_probe())
+    messages = body.get("messages")
+    history, system = history_from_messages(messages)
+    stream = services().asking.start(principal(), _question(messages), collections,
+                                     retrieval, source=address(), gone=disconnect_probe(),
+                                     history=history[-2:], style=system or "")
     head = {"id": "chatcmpl-" + secrets.token_hex(12), "created": int(time.time()),
             "model": CHAT_MODEL}
     limit = settings().max_answer_tokens
@@ -143,7 +146,12 @@ def _stream_error(message: str) -> str:
 
 
 def _chunks(stream, head: dict, retrieval: bool, include_usage: bool, limit: int):
-    """The streamed chunks; runs after the request, so everything it needs is passed in."""
+    """The streamed chunks; runs after the request, so everything it needs is passed in.
+
+    An API client joins the deltas and cannot take one back, so no delta carries text before
+    the answer has passed its check: while the model writes, the stream sends SSE comments
+    (which clients ignore), then the checked answer — the model's words, the quote that
+    replaced them, or the refusal — with the path it took in the final chunk's extension."""
     chunk = head | {"object": "chat.completion.chunk"}
 
     def piece(delta: dict, finish=None, **extra) -> str:
@@ -154,10 +162,14 @@ def _chunks(stream, head: dict, retrieval: bool, include_usage: bool, limit: int
     for kind, data in stream:
         if kind == "queue":  # an SSE comment: clients ignore it, and a gone client is noticed
             yield f": queue position {data['position']} of {data['waiting']}\n\n"
+        elif kind == "start":
+            yield ": answering\n\n"
         elif kind == "token":
-            yield piece({"content": data["text"]})
+            yield ": checking\n\n"  # held back until checked; keeps the connection alive
         elif kind == "done":
             answer = data["answer"]
+            if answer.answer:
+                yield piece({"content": answer.answer})
             yield piece({}, _finish_reason(answer, limit),
                         appliance=_extension(answer, data, stream.allowed, retrieval))
             if include_usage:

@@ -116,3 +116,52 @@ def test_eval_retrieval_on_a_scifact_slice(tmp_path):
     assert set(out) == {"ndcg@10", "recall@10", "recall@100", "mrr@10", "queries"}
     assert out["queries"] == len(queries)
     assert out["ndcg@10"] > 0.6 and out["recall@100"] > 0.9
+
+
+SQUAD = ROOT.parent / "shared" / "data" / "squad"
+
+
+@pytest.mark.skipif(not SQUAD.exists(), reason="shared/data/squad not present")
+def test_eval_answers_scores_gold_answers_and_refusals(tmp_path, model_dir):
+    """A plain {question, answers, gold_passage_ids, answerable} file over a SQuAD slice:
+    questions on an article left out of the corpus must come back refused."""
+    qa = [json.loads(line) for line in (SQUAD / "qa.jsonl").read_text().splitlines()]
+    corpus = [json.loads(line) for line in (SQUAD / "corpus.jsonl").read_text().splitlines()]
+    inside = [q for q in qa if q["gold_passage_ids"][0].startswith("Montana#")][:6]
+    outside = [dict(q, answerable=False, answers=[], gold_passage_ids=[])
+               for q in qa if q["gold_passage_ids"][0].startswith("IPod#")][:3]
+    (tmp_path / "qa.jsonl").write_text("".join(json.dumps(q) + "\n" for q in inside + outside))
+    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus
+                                                 if d["_id"].startswith("Montana#")))
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "appliance.toml").write_text(
+        f'llm_model_path = "{next(model_dir.glob("*.gguf"))}"\n')
+    out = json.loads(run(data, "eval", "answers", "--qa", str(tmp_path / "qa.jsonl"),
+                         "--corpus", str(tmp_path / "docs.jsonl"), "--json").stdout)
+    summary, records = out["summary"], out["questions"]
+    assert summary["answerable"] == 6 and summary["unanswerable"] == 3 and len(records) == 9
+    assert sum(summary["paths"].values()) == 9
+    assert summary["refusal_accuracy"] >= 2 / 3, [r["answer"] for r in records[6:]]
+    assert summary["unsupported_figure_rate"] == 0.0
+    for r in records:
+        assert r["path"] in ("generated", "quoted", "refused")
+        assert r["refused"] == (r["path"] == "refused")
+        if r["contains_gold"]:
+            assert r["f1"] > 0 and not r["refused"]
+    assert out["tradeoff"] and {"min_evidence", "answered", "refusal_accuracy"} <= \
+        set(out["tradeoff"][0])
+    text = run(data, "eval", "answers", "--qa", str(tmp_path / "qa.jsonl"),
+               "--corpus", str(tmp_path / "docs.jsonl"), "--limit", "2").stdout
+    assert "contains_gold" in text and "refusal_accuracy" in text
+
+
+def test_eval_answers_reports_bad_input_clearly(tmp_path):
+    missing = run(tmp_path / "d", "eval", "answers", "--qa", str(tmp_path / "none.jsonl"),
+                  check=False)
+    assert missing.returncode != 0 and "no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    (tmp_path / "qa.jsonl").write_text('{"question": "x"\n')
+    (tmp_path / "corpus.jsonl").write_text('{"_id": "a", "text": "b"}\n')
+    bad = run(tmp_path / "d", "eval", "answers", "--qa", str(tmp_path / "qa.jsonl"), check=False)
+    assert bad.returncode != 0 and "invalid JSON" in bad.stderr and "Traceback" not in bad.stderr

@@ -87,7 +87,8 @@ def world(web_world):
 @pytest.fixture(scope="session")
 def live(tmp_path_factory, embedder, model_dir):
     """The real server: gunicorn, the real GGUF model, the samples in the default collection,
-    an admin, and a user `reader` with two API tokens (one to revoke)."""
+    an admin, a user `reader` with two API tokens (one to revoke) and a `treasurer` who also
+    reads the finance collection (tokens[2])."""
     from appliance.services import build_services
     from livetools import start_server
 
@@ -101,10 +102,18 @@ def live(tmp_path_factory, embedder, model_dir):
     access.set_grant(None, "staff", "default", "write")
     access.set_member(None, "staff", "admin", True)
     services.accounts.create_user(None, "reader", "user", PASSWORD, ("staff",))
+    # The finance note: readable by the finance group only (the treasurer), not by `reader`.
+    access.create_group(None, "finance")
+    access.set_grant(None, "finance", "finance", "read")
+    services.accounts.create_user(None, "treasurer", "user", PASSWORD, ("staff", "finance"))
     report = services.ingest.ingest_paths([SAMPLES], progress=False)
     assert not report.failed
+    note = (Path(__file__).parents[1] / "data" / "finance-note.md").read_bytes()
+    assert services.ingest.ingest_bytes("finance-note.md", note, "finance").status == "added"
     _, reader = services.accounts.sessions.login("reader", PASSWORD, "127.0.0.1")
     tokens = [services.accounts.tokens.create(reader, name)[0] for name in ("client", "doomed")]
+    _, treasurer = services.accounts.sessions.login("treasurer", PASSWORD, "127.0.0.1")
+    tokens.append(services.accounts.tokens.create(treasurer, "finance")[0])
     services.close()
     server = start_server(data, settings,
                           {"APPLIANCE_LLM_MODEL_PATH": str(settings.llm_model_path),

@@ -148,3 +148,17 @@ def test_a_revoked_token_is_refused_at_once(world, api):
 def test_the_api_ignores_cookies(world):
     carol = world.logged_in("carol")
     assert carol.get("/v1/models").status_code == 401  # a session is not an API credential
+
+
+def test_a_streamed_answer_that_fails_the_check_never_streams_the_unchecked_text(world, api):
+    world.fake.reply = "Full-time staff get 12.5 days of annual leave [1]."
+    body = {"model": "appliance", "stream": True, "messages": [
+        {"role": "user", "content": "How many days of annual leave do full-time staff get?"}]}
+    text = api("POST", "/v1/chat/completions", json=body).get_data(as_text=True)
+    chunks = _chunks(text)
+    content = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert "12.5" not in content  # no delta ever carried the misread figure
+    final = [c for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]][0]
+    assert final["appliance"]["path"] in ("quoted", "refused") and final["appliance"]["reason"]
+    assert content == final["appliance"]["answer"]
+    assert ": checking" in text  # the connection is kept alive while the model writes

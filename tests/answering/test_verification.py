@@ -1,0 +1,50 @@
+"""Which path an answer takes (generated, quoted, refused), on measured verdicts."""
+from appliance.answering.evidence import Evidence, EvidenceFinder
+from appliance.answering.prompts import REFUSAL, Passage
+from appliance.answering.support_check import SupportCheck
+from appliance.answering.verification import Verdict, decide, measure
+
+PASSAGES = [Passage("ir.docx", "Severity 1 incidents are escalated to the CISO within 15 minutes. "
+                               "The Chief Executive must be informed of every Severity 1 incident "
+                               "within 2 hours."),
+            Passage("it.md", "Passwords must be at least 14 characters long.")]
+FINDER = EvidenceFinder()  # keywords only: no embedder in unit tests
+
+
+def verdict(question: str, answer: str) -> Verdict:
+    return measure(question, answer, PASSAGES, SupportCheck(), FINDER)
+
+
+def test_a_supported_answer_on_the_best_sentence_is_shown_as_generated():
+    v = verdict("What is the minimum password length?", "At least 14 characters [2].")
+    text, path, reason = decide(v, 0.3, 0.7)
+    assert path == "generated" and text.startswith("At least 14") and reason == ""
+
+
+def test_a_figure_read_off_the_wrong_sentence_gives_way_to_the_better_one():
+    v = verdict("Within what time must the Chief Executive hear of a Severity 1 incident?",
+                "Within 15 minutes [1].")
+    assert v.supported and not v.anchored_on_best  # 15 minutes is in the passage...
+    text, path, reason = decide(v, 0.3, 0.7)
+    assert path == "quoted" and "2 hours" in text and "better" in reason
+
+
+def test_an_answer_that_only_repeats_the_question_is_not_an_answer():
+    v = verdict("Who must be informed of every Severity 1 incident?",
+                "Every Severity 1 incident must be informed [1].")
+    assert not v.supported and "repeats the question" in v.reason
+    assert decide(v, 0.3, 0.7)[1] == "quoted"
+
+
+def test_a_refusal_stands_unless_a_sentence_answers_well_enough():
+    v = verdict("Within what time must the Chief Executive be informed?", REFUSAL)
+    assert v.model_refused
+    assert decide(v, 0.3, 1.0)[1] == "refused"
+    assert decide(v, 0.3, 0.2)[1] == "quoted"
+
+
+def test_below_the_evidence_threshold_the_appliance_refuses():
+    v = Verdict("GBP 10 a day [1].", False, False, "not in the cited passage: 10", None,
+                Evidence(1, "Passwords must be at least 14 characters long.", 0.2))
+    text, path, reason = decide(v, 0.35, 0.7)
+    assert (text, path) == (REFUSAL, "refused") and "10" in reason
