@@ -9,7 +9,7 @@ Public surface:
     SupportCheck, Support    are an answer's figures, dates, codes and names in its cited source?
     followups: Turn, rewrite, is_followup, history_from_messages, history_prompt
     units                    a text's figures, dates and codes, normalised
-    Verdict, BETTER_BY       what the check measured of an answer (verification.py)
+    Verdict, BETTER_BY, quote  what the check measured of an answer, a quote (verification.py)
     Answer, Citation, passage_label, CATEGORIES, citation_json
     prompts: Passage, build_prompt, cited_numbers, is_refusal, REFUSAL, REFUSAL_OPENING, STOP
 """
@@ -23,10 +23,10 @@ from .pipeline import Answer, ChatService, Citation, passage_label
 from .prompts import (REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt, cited_numbers,
                       is_refusal)
 from .support_check import Support, SupportCheck, units
-from .verification import BETTER_BY, Verdict
+from .verification import BETTER_BY, Verdict, quote
 
 __all__ = ["Answer", "AnswerCheck", "AskService", "BETTER_BY", "build_prompt", "CATEGORIES",
            "ChatService", "Citation", "citation_json", "cited_numbers", "ConversationService",
            "FairQueue", "history_from_messages", "history_prompt", "is_followup", "is_refusal",
-           "Metrics", "Passage", "passage_label", "REFUSAL", "REFUSAL_OPENING", "rewrite", "STOP",
-           "Support", "SupportCheck", "Turn", "units", "Verdict"]
+           "Metrics", "Passage", "passage_label", "quote", "REFUSAL", "REFUSAL_OPENING", "rewrite",
+           "STOP", "Support", "SupportCheck", "Turn", "units", "Verdict"]

@@ -34,6 +34,7 @@ class Evidence:
     passage: int   # 1-based, as the prompt numbers passages
     sentence: str
     score: float   # weighted share of the question's content words the sentence holds
+    order: int = 0  # the sentence's place in its passage
 
 
 def asks_for_figure(question: str) -> bool:
@@ -43,32 +44,23 @@ def asks_for_figure(question: str) -> bool:
 def rank(question: str, passages: Sequence[str]) -> list[Evidence]:
     """Every sentence of the passages, best evidence first."""
     wanted = content_words(question)
-    candidates = [(i, s, content_words(s)) for i, text in enumerate(passages, start=1)
-                  for s in sentences(text)]
+    candidates = [(i, k, s, content_words(s)) for i, text in enumerate(passages, start=1)
+                  for k, s in enumerate(sentences(text))]
     if not wanted or not candidates:
         return []
     n = len(candidates)
-    weight = {w: math.log(1 + n / (1 + sum(w in words for _, _, words in candidates)))
+    weight = {w: math.log(1 + n / (1 + sum(w in words for *_, words in candidates)))
               for w in wanted}
     total = sum(weight.values())
     figure = asks_for_figure(question)
     out = []
-    for i, sentence, words in candidates:
+    for i, k, sentence, words in candidates:
         score = sum(weight[w] for w in wanted & words) / total
         score *= (1 - RANK_DECAY) ** (i - 1)
         if figure and not units(sentence):
             score *= 0.25  # the question wants a figure this sentence does not hold
-        out.append(Evidence(i, sentence, score))
+        out.append(Evidence(i, sentence, score, k))
     return sorted(out, key=lambda e: (-e.score, e.passage))
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What the model is shown: (index among the retrieved passages, excerpt), best first,
-    and the best sentence (its `passage` numbered among these, from 1)."""
-
-    passages: list[tuple[int, str]]
-    best: Evidence | None
 
 
 class EvidenceFinder:
@@ -89,18 +81,22 @@ class EvidenceFinder:
             return top + rest
         q = self.embed_query(question)
         both = [Evidence(e.passage, e.sentence,
-                         (e.score + float(q @ self.embed_query(e.sentence))) / 2) for e in top]
+                         (e.score + float(q @ self.embed_query(e.sentence))) / 2, e.order)
+                for e in top]
         return sorted(both, key=lambda e: (-e.score, e.passage)) + rest
 
-    def score(self, question: str, sentence: str) -> float:
-        """How well one sentence answers the question, on the scale of `ranked`."""
-        wanted = content_words(question)
-        share = len(wanted & content_words(sentence)) / len(wanted) if wanted else 0.0
-        if asks_for_figure(question) and not units(sentence):
-            share *= 0.25
+    def score(self, question: str, sentence: str, passages: Sequence[str]) -> float:
+        """How well one sentence of the passages answers the question, on the scale of
+        `ranked` (keywords weighted by rarity among the same sentences, and meaning), so it
+        compares with the best sentence's score."""
+        scored = rank(question, passages)
+        entry = next((e for e in scored if e.sentence == sentence), None)
+        if entry is None:
+            return 0.0
         if self.embed_query is None:
-            return share
-        return (share + float(self.embed_query(question) @ self.embed_query(sentence))) / 2
+            return entry.score
+        q = self.embed_query(question)
+        return (entry.score + float(q @ self.embed_query(sentence))) / 2
 
     def anchor(self, answer: str, passage: str) -> str:
         """The sentence of the passage an answer rests on: the one sharing most of its words
@@ -110,13 +106,12 @@ class EvidenceFinder:
                    key=lambda s: 2 * len(figures & units(s)) + len(words & content_words(s)))
 
     def select(self, question: str, passages: Sequence[str], keep: int = 3,
-               per_passage: int = 2) -> Selection:
+               per_passage: int = 2) -> list[tuple[int, str]]:
         """The passages worth showing a small model, best evidence first: (0-based index,
         excerpt). A passage's score is its best sentence's; its excerpt is its `per_passage`
         best sentences in the order it has them (the whole passage when it has no more).
         Passages holding nothing of the question are left out, unless none holds anything,
-        when retrieval's order stands. The best sentence comes with it, numbered as the
-        chosen passages will be shown."""
+        when retrieval's order stands."""
         scored = self.ranked(question, passages, rescore_only=False)
         by_passage: dict[int, list[Evidence]] = {}
         for e in scored:
@@ -124,15 +119,14 @@ class EvidenceFinder:
         order = sorted((i for i in by_passage if by_passage[i][0].score > 0),
                        key=lambda i: (-by_passage[i][0].score, i))
         if not order:
-            return Selection([(i, text) for i, text in enumerate(passages[:keep])], None)
+            return [(i, text) for i, text in enumerate(passages[:keep])]
         out = []
         for i in order[:keep]:
             best = {e.sentence for e in by_passage[i][:per_passage]}
             ordered = [s for s in sentences(passages[i], 1) if s in best]
             excerpt = " ".join(ordered) if len(by_passage[i]) > per_passage else passages[i]
             out.append((i, excerpt or passages[i]))
-        top = by_passage[order[0]][0]
-        return Selection(out, Evidence(1, top.sentence, top.score))
+        return out
 
     def best(self, question: str, passages: Sequence[str],
              min_score: float = 0.0) -> Evidence | None:

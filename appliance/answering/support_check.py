@@ -42,6 +42,8 @@ NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s*(k|m|b
 # Identifiers mix letters and digits (SEC-042, ISO27001, Q3); "3rd", "10k" and "5m" are numbers.
 CODE = re.compile(r"\b(?!\d+(?:st|nd|rd|th|k|m|bn)\b)(?=[A-Za-z0-9-]*[A-Za-z])"
                   r"(?=[A-Za-z0-9-]*\d)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b", re.I)
+FREQUENCIES = {"once": 1, "twice": 2, "thrice": 3}  # "twice a year" is a figure too
+FREQUENCY = re.compile(r"(?<!\bat )\b(?:once|twice|thrice)\b", re.I)  # not "at once"
 NAME = re.compile(r"\b[A-Z][a-z]+(?:['’][a-z]+)?\b")
 WORDS = re.compile(r"[a-z]+")
 # A figure with its measure ("3 years") must come with the same measure in the passage: a
@@ -135,6 +137,7 @@ def units(text: str) -> set[str]:
     take(MONTH_YEAR, lambda m: f"date:{int(m[2]):04d}-{MONTHS[m[1].lower()]:02d}")
     take(TIME, _time)
     take(CODE, lambda m: "code:" + m[0].upper().replace("-", ""))
+    take(FREQUENCY, lambda m: f"times:{FREQUENCIES[m[0].lower()]}")
     for match in NUMBER_WORDS.finditer(text):
         value = _words_to_number(match[0])
         if value is not None and match[0].lower() not in ("one",):  # "one of" is not a figure

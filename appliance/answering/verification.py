@@ -11,8 +11,12 @@ the appliance refuses. A model's refusal is overridden only by a sentence scorin
 
 Two more rules keep a small model's plausible non-answers off the screen: an answer that says
 nothing the question does not ("The CISO can open the conference line.") is not an answer, and
-an answer resting on one sentence while another answers the question clearly better
-(`BETTER_BY`) is replaced by a quote of the better one (the model read the wrong line).
+an answer resting on one sentence while another answers the question better (by more than
+`BETTER_BY`) is replaced by a quote of the better one (the model read the wrong line).
+
+A quote is the best sentence, and the next best with it when that scores within `QUOTE_WITHIN`
+of it: a small ranking error then still shows the sentence that answers (on SQuAD dev, the best
+sentence holds the answer for 0.50 of questions, the pair for 0.63; on the handbook 0.83 and 0.90).
 
 `Verdict` keeps the measurements and `decide` turns them into a path, so an evaluation can
 replay the decision at other thresholds without asking the model again (the trade-off curve in
@@ -24,23 +28,26 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .evidence import Evidence, EvidenceFinder
-from .prompts import REFUSAL, Passage, best_supported, cited_numbers, is_refusal
+from .prompts import MARKER, REFUSAL, Passage, best_supported, cited_numbers, is_refusal
 from .support_check import SupportCheck, content_words, units
 
-BETTER_BY = 0.1  # how much better another sentence must answer the question to be quoted
+BETTER_BY = 0.0  # how much better another sentence must answer the question to be quoted
+QUOTE_WITHIN = 0.1  # a runner-up this close to the best sentence is quoted with it
 
 
 @dataclass(frozen=True)
 class Verdict:
     """What was measured of one answer."""
 
-    text: str                   # the model's answer, as generated (and redacted)
+    text: str                   # the model's answer (redacted; its marker corrected when it
+                                # cited the wrong passage of those that hold its words)
     model_refused: bool
     supported: bool             # its cited passage holds its figures, names and words
     reason: str                 # why it is not supported ("" when it is)
     anchor: float | None        # how well the sentence it rests on answers the question
     best: Evidence | None       # the best sentence of the shown passages
     anchored_on_best: bool = False  # the answer rests on that best sentence
+    runner_up: Evidence | None = None  # the next best, when it is nearly as good (QUOTE_WITHIN)
 
 
 def says_something(answer: str, question: str) -> bool:
@@ -49,28 +56,49 @@ def says_something(answer: str, question: str) -> bool:
                 or content_words(answer) - content_words(question))
 
 
-def quote(evidence: Evidence) -> str:
-    """A source sentence shown verbatim, in quotation marks, with its citation."""
-    return f"\u201c{evidence.sentence}\u201d [{evidence.passage}]"
+def quote(evidence: Evidence, runner_up: Evidence | None = None) -> str:
+    """The best source sentence verbatim, in quotation marks, with its citation; and the
+    runner-up after it, when there is one (in the passage's own order when both come from
+    the same passage)."""
+    parts = [evidence] + ([runner_up] if runner_up else [])
+    if runner_up and runner_up.passage == evidence.passage and runner_up.order < evidence.order:
+        parts.reverse()
+    return " ".join(f"\u201c{e.sentence}\u201d [{e.passage}]" for e in parts)
 
 
 def measure(question: str, text: str, passages: Sequence[Passage], support: SupportCheck,
-            evidence: EvidenceFinder, best: Evidence | None = None) -> Verdict:
-    """`best`: the best sentence, when choosing the evidence already found it."""
+            evidence: EvidenceFinder) -> Verdict:
     texts = [p.text for p in passages]
-    best = best or evidence.best(question, texts, min_score=0.0)
+    top = evidence.ranked(question, texts)[:2]
+    best = top[0] if top else None
+    runner_up = top[1] if len(top) > 1 and top[1].score >= top[0].score - QUOTE_WITHIN else None
     if not text or is_refusal(text):
-        return Verdict(text, True, False, "the model found no answer in the sources", None, best)
+        return Verdict(text, True, False, "the model found no answer in the sources", None, best,
+                       False, runner_up)
     cited = cited_numbers(text, len(passages)) or [best_supported(text, passages)]
     source = texts[cited[0] - 1] if cited[0] else ""
     check = support.check(text, source, question)
+    if not check.supported:  # the right words, the wrong marker? Cite the passage that holds them
+        for number, other in enumerate(texts, start=1):
+            if number != cited[0] and support.check(text, other, question).supported:
+                text, source = _recite(text, number), other
+                check = support.check(text, source, question)
+                break
     supported, reason = check.supported, check.reason
     if supported and not says_something(text, question):
         supported, reason = False, "the answer only repeats the question"
     sentence = evidence.anchor(text, source) if source else ""
-    anchor = evidence.score(question, sentence) if source else None
+    anchor = evidence.score(question, sentence, texts) if source else None
     on_best = best is not None and best.sentence == sentence
-    return Verdict(text, False, supported, reason, anchor, best, on_best)
+    return Verdict(text, False, supported, reason, anchor, best, on_best, runner_up)
+
+
+def _recite(text: str, number: int) -> str:
+    """The answer with its citation markers pointing at passage `number` (one added at the end
+    when it had none)."""
+    if MARKER.search(text):
+        return MARKER.sub(f"[{number}]", text)
+    return f"{text.rstrip()} [{number}]"
 
 
 def decide(v: Verdict, min_evidence: float, quote_refusals: float) -> tuple[str, str, str]:
@@ -78,7 +106,7 @@ def decide(v: Verdict, min_evidence: float, quote_refusals: float) -> tuple[str,
     score = v.best.score if v.best else 0.0
     if v.model_refused:
         if v.best is not None and score >= quote_refusals:
-            return (quote(v.best), "quoted",
+            return (quote(v.best, v.runner_up), "quoted",
                     "the model found no answer, but this source sentence answers it")
         return REFUSAL, "refused", v.reason
     better = (v.best is not None and not v.anchored_on_best and v.anchor is not None
@@ -92,5 +120,5 @@ def decide(v: Verdict, min_evidence: float, quote_refusals: float) -> tuple[str,
     else:
         why = "the source sentence it rests on is not about the question"
     if v.best is not None and score >= min_evidence:
-        return quote(v.best), "quoted", why
+        return quote(v.best, v.runner_up), "quoted", why
     return REFUSAL, "refused", f"{why}; no source sentence answers the question"

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
-from ..answering import BETTER_BY, units
+from ..answering import BETTER_BY, quote, units
 from ..engines import assemble_generator
 from ..errors import ApplianceError
 from ..settings import Settings
@@ -98,7 +98,7 @@ def _replay_facts(q: QAQuestion, answer: Any) -> dict | None:
     v = answer.verdict
     if v is None:
         return None
-    quote = v.best.sentence if v.best else ""
+    quoted = quote(v.best, v.runner_up) if v.best else ""
     cited = answer.citations[0].text if answer.citations and answer.path == "generated" else ""
     return {"model_refused": v.model_refused, "supported": v.supported, "anchor": v.anchor,
             "best": v.best.score if v.best else None, "on_best": v.anchored_on_best,
@@ -106,8 +106,8 @@ def _replay_facts(q: QAQuestion, answer: Any) -> dict | None:
                           "f1": round(token_f1(v.text, q.answers), 4),
                           "figures": bool(unsupported_figures(v.text, q.question, cited))
                           if cited else False},
-            "quote": {"gold": bool(q.answers) and contains_gold(quote, q.answers),
-                      "f1": round(token_f1(quote, q.answers), 4)}}
+            "quote": {"gold": bool(q.answers) and contains_gold(quoted, q.answers),
+                      "f1": round(token_f1(quoted, q.answers), 4)}}
 
 
 def replay(records: Sequence[dict], min_evidence: float, quote_refusals: float) -> list[dict]:

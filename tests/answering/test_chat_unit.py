@@ -86,18 +86,23 @@ def test_stream_pieces_arrive_before_the_end_and_join_to_the_answer(tmp_path):
     assert [c.doc_name for c in final.citations] == ["a.md"]
 
 
-def test_marker_citations_map_to_the_numbered_passages(tmp_path):
-    hits = [hit(1, "Leave is 27 days.", "hr.pdf", 1), hit(2, "VPN is SecureLink.", "it.md")]
-    chat, gen = service(tmp_path, "Use SecureLink [2].", hits)
-    final = chat.ask("vpn?")
-    assert [(c.n, c.doc_name) for c in final.citations] == [(2, "it.md")]
-    assert "[1] (hr.pdf, page 1, Sec) Leave is 27 days." in gen.prompts[0]
+def test_the_best_evidence_is_shown_first_and_citations_map_to_the_numbered_passages(tmp_path):
+    hits = [hit(1, "Full-time staff get 27 days of leave.", "hr.pdf", 1),
+            hit(2, "Remote staff must use the SecureLink VPN.", "it.md")]
+    chat, gen = service(tmp_path, "The SecureLink VPN [1].", hits)
+    final = chat.ask("Which VPN must remote staff use?")
+    # retrieval ranked hr.pdf first; the sentence that answers is in it.md, shown as [1]
+    assert "[1] (it.md, Sec) Remote staff must use the SecureLink VPN." in gen.prompts[0]
+    assert [(c.n, c.doc_name) for c in final.citations] == [(1, "it.md")]
+    assert final.path == "generated", final.reason
 
 
 def test_uncited_answer_is_attributed_to_the_supporting_passage(tmp_path):
-    hits = [hit(1, "Leave is 27 days.", "hr.pdf", 1), hit(2, "VPN is SecureLink.", "it.md")]
-    chat, _ = service(tmp_path, "The VPN is SecureLink.", hits)
-    assert [c.doc_name for c in chat.ask("vpn?").citations] == ["it.md"]
+    hits = [hit(1, "Full-time staff get 27 days of leave.", "hr.pdf", 1),
+            hit(2, "Remote staff must use the SecureLink VPN.", "it.md")]
+    chat, _ = service(tmp_path, "Remote staff use SecureLink.", hits)
+    assert [c.doc_name for c in chat.ask("Which VPN must remote staff use?").citations] == \
+        ["it.md"]
 
 
 def test_refusal_has_no_citations(tmp_path):

@@ -101,3 +101,10 @@ def test_a_figure_said_of_something_else_fails():
                           "How long is security camera footage stored?")
     assert not verdict.supported and verdict.missing == ("3 (said of something else)",)
     assert check.check("Forensic evidence is kept for 3 years [1].", passage).supported
+
+
+def test_how_often_is_a_figure_once_is_not_twice():
+    check = SupportCheck()
+    passage = "Tabletop exercises are held twice a year, including at least one scenario."
+    assert not check.check("At least once a year.", passage).supported
+    assert check.check("Twice a year.", passage).supported

@@ -16,7 +16,8 @@ def verdict(question: str, answer: str) -> Verdict:
 
 
 def test_a_supported_answer_on_the_best_sentence_is_shown_as_generated():
-    v = verdict("What is the minimum password length?", "At least 14 characters [2].")
+    v = verdict("How many characters must passwords have at least?",
+                "At least 14 characters [2].")
     text, path, reason = decide(v, 0.3, 0.7)
     assert path == "generated" and text.startswith("At least 14") and reason == ""
 
@@ -48,3 +49,10 @@ def test_below_the_evidence_threshold_the_appliance_refuses():
                 Evidence(1, "Passwords must be at least 14 characters long.", 0.2))
     text, path, reason = decide(v, 0.35, 0.7)
     assert (text, path) == (REFUSAL, "refused") and "10" in reason
+
+
+def test_the_right_answer_with_the_wrong_marker_is_cited_to_the_passage_that_holds_it():
+    v = verdict("How many characters must passwords have at least?",
+                "At least 14 characters [1].")
+    assert v.supported and v.text == "At least 14 characters [2]."
+    assert decide(v, 0.3, 0.7) == ("At least 14 characters [2].", "generated", "")
