@@ -41,9 +41,12 @@ def asks_for_figure(question: str) -> bool:
     return bool(ASKS_FIGURE.search(question))
 
 
-def rank(question: str, passages: Sequence[str]) -> list[Evidence]:
-    """Every sentence of the passages, best evidence first."""
+def rank(question: str, passages: Sequence[str], focus: str = "") -> list[Evidence]:
+    """Every sentence of the passages, best evidence first. `focus`: a follow-up's own words
+    (the question is then the follow-up rewritten with the earlier question's words): they
+    count double, and a sentence holding none of them is not about the follow-up."""
     wanted = content_words(question)
+    own = content_words(focus) & wanted
     candidates = [(i, k, s, content_words(s)) for i, text in enumerate(passages, start=1)
                   for k, s in enumerate(sentences(text))]
     if not wanted or not candidates:
@@ -51,6 +54,8 @@ def rank(question: str, passages: Sequence[str]) -> list[Evidence]:
     n = len(candidates)
     weight = {w: math.log(1 + n / (1 + sum(w in words for *_, words in candidates)))
               for w in wanted}
+    for w in own:
+        weight[w] *= 2
     total = sum(weight.values())
     figure = asks_for_figure(question)
     out = []
@@ -59,6 +64,8 @@ def rank(question: str, passages: Sequence[str]) -> list[Evidence]:
         score *= (1 - RANK_DECAY) ** (i - 1)
         if figure and not units(sentence):
             score *= 0.25  # the question wants a figure this sentence does not hold
+        if own and not own & words:
+            score *= 0.25  # about the earlier question, not this follow-up
         out.append(Evidence(i, sentence, score, k))
     return sorted(out, key=lambda e: (-e.score, e.passage))
 
@@ -72,10 +79,10 @@ class EvidenceFinder:
         self.embed_query = lru_cache(maxsize=128)(embed_query) if embed_query else None
 
     def ranked(self, question: str, passages: Sequence[str],
-               rescore_only: bool = True) -> list[Evidence]:
+               rescore_only: bool = True, focus: str = "") -> list[Evidence]:
         """The best few sentences, their score the mean of keywords and meaning (with
         `rescore_only` False, the other sentences follow on their keyword score)."""
-        scored = rank(question, passages)
+        scored = rank(question, passages, focus)
         top, rest = scored[:RESCORE], ([] if rescore_only else scored[RESCORE:])
         if not top or self.embed_query is None:
             return top + rest
@@ -85,11 +92,12 @@ class EvidenceFinder:
                 for e in top]
         return sorted(both, key=lambda e: (-e.score, e.passage)) + rest
 
-    def score(self, question: str, sentence: str, passages: Sequence[str]) -> float:
+    def score(self, question: str, sentence: str, passages: Sequence[str],
+              focus: str = "") -> float:
         """How well one sentence of the passages answers the question, on the scale of
         `ranked` (keywords weighted by rarity among the same sentences, and meaning), so it
         compares with the best sentence's score."""
-        scored = rank(question, passages)
+        scored = rank(question, passages, focus)
         entry = next((e for e in scored if e.sentence == sentence), None)
         if entry is None:
             return 0.0
@@ -106,13 +114,13 @@ class EvidenceFinder:
                    key=lambda s: 2 * len(figures & units(s)) + len(words & content_words(s)))
 
     def select(self, question: str, passages: Sequence[str], keep: int = 3,
-               per_passage: int = 2) -> list[tuple[int, str]]:
+               per_passage: int = 2, focus: str = "") -> list[tuple[int, str]]:
         """The passages worth showing a small model, best evidence first: (0-based index,
         excerpt). A passage's score is its best sentence's; its excerpt is its `per_passage`
         best sentences in the order it has them (the whole passage when it has no more).
         Passages holding nothing of the question are left out, unless none holds anything,
         when retrieval's order stands."""
-        scored = self.ranked(question, passages, rescore_only=False)
+        scored = self.ranked(question, passages, rescore_only=False, focus=focus)
         by_passage: dict[int, list[Evidence]] = {}
         for e in scored:
             by_passage.setdefault(e.passage - 1, []).append(e)

@@ -122,9 +122,10 @@ class ChatService:
                     for h in hits]
         # Evidence at sentence level: the passages whose sentences best answer the question,
         # best first, each shown as its best sentences (cited, and checked, as its chunk).
+        focus = question if query != question else ""  # a follow-up's own words
         chosen = self.evidence.select(query, [p.text for p in passages],
-                                      per_passage=self.settings.evidence_sentences or 10**6
-                                      ) if passages else []
+                                      per_passage=self.settings.evidence_sentences or 10**6,
+                                      focus=focus) if passages else []
         hits = [hits[i] for i, _ in chosen]
         passages = [passages[i] for i, _ in chosen]
         shown = [Passage(p.label, excerpt) for p, (_, excerpt) in zip(passages, chosen)]
@@ -159,7 +160,7 @@ class ChatService:
             if retrieval and path == "generated":
                 t_check = time.perf_counter()
                 verdict = measure(query, "".join(pieces).strip(), passages[:built.used],
-                                  self.support, self.evidence)
+                                  self.support, self.evidence, focus)
                 checked, path, reason = decide(verdict, self.settings.answer_min_evidence,
                                                self.settings.answer_quote_refusals)
                 check_ms += (time.perf_counter() - t_check) * 1000

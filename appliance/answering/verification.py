@@ -67,11 +67,16 @@ def quote(evidence: Evidence, runner_up: Evidence | None = None) -> str:
 
 
 def measure(question: str, text: str, passages: Sequence[Passage], support: SupportCheck,
-            evidence: EvidenceFinder) -> Verdict:
+            evidence: EvidenceFinder, focus: str = "") -> Verdict:
+    """`focus`: a follow-up's own words, when `question` is its rewritten form."""
     texts = [p.text for p in passages]
-    top = evidence.ranked(question, texts)[:2]
-    best = top[0] if top else None
-    runner_up = top[1] if len(top) > 1 and top[1].score >= top[0].score - QUOTE_WITHIN else None
+    ranked = evidence.ranked(question, texts, focus=focus)
+    best = ranked[0] if ranked else None
+    # the runner-up: another sentence (overlapping chunks repeat one), nearly as good
+    runner_up = next((e for e in ranked[1:] if e.sentence not in best.sentence
+                      and best.sentence not in e.sentence), None) if best else None
+    if runner_up is not None and runner_up.score < best.score - QUOTE_WITHIN:
+        runner_up = None
     if not text or is_refusal(text):
         return Verdict(text, True, False, "the model found no answer in the sources", None, best,
                        False, runner_up)
@@ -88,7 +93,7 @@ def measure(question: str, text: str, passages: Sequence[Passage], support: Supp
     if supported and not says_something(text, question):
         supported, reason = False, "the answer only repeats the question"
     sentence = evidence.anchor(text, source) if source else ""
-    anchor = evidence.score(question, sentence, texts) if source else None
+    anchor = evidence.score(question, sentence, texts, focus) if source else None
     on_best = best is not None and best.sentence == sentence
     return Verdict(text, False, supported, reason, anchor, best, on_best, runner_up)
 

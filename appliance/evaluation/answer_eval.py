@@ -74,7 +74,7 @@ def unsupported_figures(answer: str, question: str, cited: str) -> list[str]:
 def score(q: QAQuestion, answer: Any, seconds: float) -> dict:
     """One question's record: what was answered and how it measures up."""
     refused = answer.path == "refused" or answer.refused
-    cited_text = answer.citations[0].text if answer.citations else ""
+    cited_text = " ".join(c.text for c in answer.citations)  # every passage it cites
     cited_id = answer.citations[0].doc_name.removesuffix(".md") if answer.citations else None
     figures = [] if refused else unsupported_figures(answer.answer, q.question, cited_text)
     return {
@@ -99,7 +99,8 @@ def _replay_facts(q: QAQuestion, answer: Any) -> dict | None:
     if v is None:
         return None
     quoted = quote(v.best, v.runner_up) if v.best else ""
-    cited = answer.citations[0].text if answer.citations and answer.path == "generated" else ""
+    cited = (" ".join(c.text for c in answer.citations) if answer.path == "generated"
+             else "")
     return {"model_refused": v.model_refused, "supported": v.supported, "anchor": v.anchor,
             "best": v.best.score if v.best else None, "on_best": v.anchored_on_best,
             "generated": {"gold": bool(q.answers) and contains_gold(v.text, q.answers),

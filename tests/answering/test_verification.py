@@ -56,3 +56,12 @@ def test_the_right_answer_with_the_wrong_marker_is_cited_to_the_passage_that_hol
                 "At least 14 characters [1].")
     assert v.supported and v.text == "At least 14 characters [2]."
     assert decide(v, 0.3, 0.7) == ("At least 14 characters [2].", "generated", "")
+
+
+def test_a_sentence_repeated_by_overlapping_chunks_is_quoted_once():
+    repeated = "The Chief Executive must be informed of every Severity 1 incident within 2 hours."
+    passages = [Passage("ir.docx", repeated), Passage("ir.docx", repeated + " Then report.")]
+    v = measure("Within what time must the Chief Executive be informed?", REFUSAL, passages,
+                SupportCheck(), FINDER)
+    text, path, _ = decide(v, 0.3, 0.2)
+    assert path == "quoted" and text.count("within 2 hours") == 1

@@ -182,3 +182,41 @@ def test_hostile_text_stays_inert_and_stop_cancels(web_world, dev_server, browse
     shot(browser, "09-stopped")
     _no_csp_violations(browser)
 
+
+
+def _answer_after(driver, count, seconds=180):
+    """The text of the assistant message number `count` (1-based) once it is complete."""
+    from selenium.webdriver.common.by import By
+
+    done = "li.msg.assistant:not(.pending)"
+    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, done)) >= count
+          and not d.find_elements(By.CSS_SELECTOR, "li.msg.assistant.pending"), seconds)
+    return driver.find_elements(By.CSS_SELECTOR, done)[count - 1]
+
+
+@pytest.mark.slow
+def test_checked_answers_follow_ups_and_access_in_the_browser(live, browser):
+    """The issue's cases as a user sees them: the right figure (or a marked quote of it), a
+    follow-up read with the earlier question, and "not in the documents" for a figure the
+    user may not read."""
+    from selenium.webdriver.common.by import By
+
+    _login(browser, live.url, "reader")
+    _ask(browser, "How many days of annual leave do full-time staff get?")
+    first = _answer_after(browser, 1)
+    text = first.find_element(By.CSS_SELECTOR, ".text").text
+    assert "27 days" in text and "12.5" not in text, text
+    if first.get_attribute("data-path") == "quoted":
+        assert "Quoted from the source" in first.text
+    _ask(browser, "And who approves it?")
+    second = _answer_after(browser, 2)
+    shot(browser, "08-follow-up")
+    assert "line manager" in second.find_element(By.CSS_SELECTOR, ".text").text.lower()
+    assert "hr-leave-policy.pdf" in second.find_element(By.CSS_SELECTOR, ".citations").text
+
+    browser.get(live.url + "/chat")  # a new conversation
+    _ask(browser, "What is the salary band of the chief financial officer?")
+    denied = _answer_after(browser, 1)
+    shot(browser, "09-not-in-the-documents")
+    assert "Not in the documents" in denied.text
+    assert "210,000" not in denied.text and "240,000" not in denied.text

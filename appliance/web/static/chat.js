@@ -228,7 +228,7 @@
           // The streamed text failed its check: the quote below replaces it, visibly.
           item.classList.add("quoted");
           const note = el("p", "quoted-note",
-                          "Quoted from the source: the generated answer did not match it");
+                          "Quoted from the source, word for word: the model's own answer did not pass the check");
           note.title = d.reason || "";
           item.prepend(note);
         }
