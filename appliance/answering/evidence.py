@@ -110,7 +110,7 @@ class EvidenceFinder:
         """The sentence of the passage an answer rests on: the one sharing most of its words
         and figures."""
         words, figures = content_words(answer), units(answer)
-        return max(sentences(passage, 1) or [passage],
+        return max(sentences(passage, 1) or (passage,),
                    key=lambda s: 2 * len(figures & units(s)) + len(words & content_words(s)))
 
     def select(self, question: str, passages: Sequence[str], keep: int = 3,

@@ -123,13 +123,14 @@ class ChatService:
         # Evidence at sentence level: the passages whose sentences best answer the question,
         # best first, each shown as its best sentences (cited, and checked, as its chunk).
         focus = question if query != question else ""  # a follow-up's own words
+        t_evidence = time.perf_counter()
         chosen = self.evidence.select(query, [p.text for p in passages],
                                       per_passage=self.settings.evidence_sentences or 10**6,
                                       focus=focus) if passages else []
         hits = [hits[i] for i, _ in chosen]
         passages = [passages[i] for i, _ in chosen]
         shown = [Passage(p.label, excerpt) for p, (_, excerpt) in zip(passages, chosen)]
-        check_ms = (time.perf_counter() - t_retrieved) * 1000
+        check_ms = (time.perf_counter() - t_evidence) * 1000  # sentence scoring, then the check
         built = build_prompt(question, shown, self.generator.count_tokens,
                              self.generator.n_ctx, self.settings.max_answer_tokens, earlier, style)
         pieces: list[str] = []

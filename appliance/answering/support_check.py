@@ -10,6 +10,7 @@ nothing). The answer's other content words must be largely covered by the passag
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 MARKERS = re.compile(r"\s*\[\d{1,2}\]")
@@ -76,10 +77,11 @@ class Support:
     units: tuple[str, ...] = field(default=())
 
 
-def sentences(text: str, min_words: int = MIN_WORDS) -> list[str]:
+@lru_cache(maxsize=2048)
+def sentences(text: str, min_words: int = MIN_WORDS) -> tuple[str, ...]:
     """The sentences of a passage, as written (bullets, lines and table rows count too)."""
     parts = (p.strip(" -•*|\t") for p in SPLIT.split(text))
-    return [p for p in parts if len(p.split()) >= min_words]
+    return tuple(p for p in parts if len(p.split()) >= min_words)
 
 
 def _number(text: str) -> str:
@@ -119,8 +121,9 @@ def _scaled(match: re.Match) -> str:
     return _number(repr(value))
 
 
-def units(text: str) -> set[str]:
-    """The factual units of a text, normalised; proper names come as `name:<word>`."""
+@lru_cache(maxsize=8192)  # the same passages and sentences are read several times an answer
+def units(text: str) -> frozenset[str]:
+    """The factual units of a text, normalised."""
     text = MARKERS.sub("", text)
     found: set[str] = set()
 
@@ -144,7 +147,7 @@ def units(text: str) -> set[str]:
             found.add(_number(str(value)))
     text = NUMBER_WORDS.sub(" ", text)
     take(NUMBER, _scaled)
-    return found
+    return frozenset(found)
 
 
 def _with_parts(found: set[str]) -> set[str]:
@@ -188,10 +191,11 @@ def _stem(word: str) -> str:
 _FIGURE_WORDS = frozenset([*_UNITS, *_TENS, *_SCALES, *MONTHS])
 
 
-def content_words(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def content_words(text: str) -> frozenset[str]:
     """Lowercased, lightly stemmed words that carry meaning (figures are units, not words)."""
-    return {_stem(w) for w in WORDS.findall(MARKERS.sub("", text).lower())
-            if w not in STOP and w not in _FIGURE_WORDS and len(w) > 2}
+    return frozenset(_stem(w) for w in WORDS.findall(MARKERS.sub("", text).lower())
+                     if w not in STOP and w not in _FIGURE_WORDS and len(w) > 2)
 
 
 class SupportCheck:
