@@ -147,7 +147,8 @@ def main() -> None:
               f"{used['answer_quote_refusals']})", file=sys.stderr)
         for row in result["tradeoff"]:
             print("  " + "  ".join(f"{k} {v}" for k, v in row.items()), file=sys.stderr)
-    plot(details, ROOT / "docs" / f"answers-tradeoff-{args.split}.png")
+    name = "answers-tradeoff.png" if args.split == "test" else "answers-tradeoff-dev.png"
+    plot(details, ROOT / "docs" / name)
     report(f"answers-{args.split}", rows,
            ("set", "split", "answerable", "unanswerable", "gold", "F1", "cites gold", "answered",
             "refused unans.", "unsupported fig.", "generated", "quoted", "refused",
