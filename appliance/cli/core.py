@@ -113,9 +113,10 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def _stream_answer(app, question: str, collections=None) -> None:
+def _stream_answer(app, question: str, collections=None, history=()):
+    """Print the answer as it streams, then what the check made of it; return the Answer."""
     final, shown = None, []
-    for item in app.chat.ask_stream(question, collections=collections):
+    for item in app.chat.ask_stream(question, collections=collections, history=history):
         if isinstance(item, str):
             shown.append(item)
             sys.stdout.write(item)
@@ -124,19 +125,27 @@ def _stream_answer(app, question: str, collections=None) -> None:
             final = item
     print()
     if "".join(shown).strip() != final.answer:  # the check replaced what was streamed
-        label = "quoted from the source" if final.path == "quoted" else "refused"
-        print(f"  Replaced ({label}: {final.reason}):\n{final.answer}")
+        if final.path == "generated":  # the same words, the citation pointed at its source
+            print(f"  Citation corrected: {final.answer}")
+        else:
+            label = "quoted from the source" if final.path == "quoted" else "refused"
+            print(f"  Replaced ({label}: {final.reason}):\n{final.answer}")
     for c in final.citations:
         where = f", page {c.page}" if c.page else ""
         print(f"  [{c.n}] {c.doc_name}{where}" + (f" — {c.section}" if c.section else ""))
     print(f"  ({final.timings_ms['total'] / 1000:.1f} s, first token "
           f"{final.timings_ms['first_token']:.0f} ms)")
+    return final
 
 
 def cmd_chat(args) -> int:
     app = services_from(args)
     _ = app.chat  # load everything before the first prompt so the first answer is not slow
-    print("Ask a question about your documents (empty line or Ctrl-D to quit).")
+    print("Ask a question about your documents (empty line or Ctrl-D to quit). Follow-up "
+          "questions are read with the previous ones.")
+    from ..answering import Turn
+
+    turns: list[Turn] = []
     while True:
         try:
             question = input("\n? ").strip()
@@ -145,7 +154,8 @@ def cmd_chat(args) -> int:
             return 0
         if not question:
             return 0
-        _stream_answer(app, question)
+        final = _stream_answer(app, question, history=tuple(turns[-2:]))
+        turns.append(Turn(question, "" if final.refused else final.answer))
 
 
 def cmd_reindex(args) -> int:

@@ -63,6 +63,25 @@ def test_ask_streams_to_the_terminal(data_dir):
     assert "14" in out and "[1] it-security-policy.md" in out
 
 
+def test_the_issue_cases_in_the_cli_figures_quotes_refusals_and_a_follow_up(data_dir):
+    """The 12.5-days misreading never reaches the terminal as the last word, a question the
+    handbook cannot answer is refused, and `chat` reads a follow-up with the previous one."""
+    leave = json.loads(run(data_dir, "ask", "How many days of annual leave do full-time staff "
+                                            "get?", "--json").stdout)
+    assert "27 days" in leave["answer"] and "12.5" not in leave["answer"]
+    assert leave["path"] in ("generated", "quoted")
+    parking = json.loads(run(data_dir, "ask", "What is the parking fee for visitors?",
+                             "--json").stdout)
+    assert parking["path"] == "refused" and parking["citations"] == []
+    chat = subprocess.run([sys.executable, "-m", "appliance", "--data-dir", str(data_dir), "chat"],
+                          input="How many days of annual leave do full-time staff get?\n"
+                                "And who approves it?\n\n",
+                          capture_output=True, text=True, timeout=600)
+    assert chat.returncode == 0, chat.stderr[-2000:]
+    second = chat.stdout.split("? ")[2]  # what was printed for the follow-up
+    assert "line manager" in second.lower() and "hr-leave-policy.pdf" in second
+
+
 def test_docs_list_delete_and_doctor(data_dir, tmp_path):
     extra = tmp_path / "memo.txt"
     extra.write_text("The parking office is in building C.\n")
