@@ -39,7 +39,7 @@ class Settings:
     copy_answers: bool = False
     evidence_sentences: int = 2
     answer_min_evidence: float = 0.35
-    answer_quote_refusals: float = 0.5
+    answer_quote_refusals: float = 0.4
     temperature: float = 0.0
     chunk_size: int = 160
     chunk_overlap: int = 32

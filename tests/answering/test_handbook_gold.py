@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 GOLD = json.loads((Path(__file__).parents[1] / "data" / "handbook_qa.json").read_text())
 ANSWERABLE = [g for g in GOLD if g["answerable"]]
 UNANSWERABLE = [g for g in GOLD if not g["answerable"]]
-MAX_MISSED = 6  # of 30 (measured: 24 hold the gold fact)
+MAX_MISSED = 6  # of 30 (measured: 25 or 26 hold the gold fact)
 MAX_ANSWERED_UNANSWERABLE = 2  # of 10 (measured: 8 refused)
 
 
