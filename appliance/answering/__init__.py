@@ -7,26 +7,29 @@ source about the question?). ConversationService keeps a user's conversations an
 Public surface:
     AskService, ChatService, ConversationService, AnswerCheck, FairQueue, Metrics
     SupportCheck, Support    are an answer's figures, dates, codes and names in its cited source?
-    followups: Turn, rewrite, is_followup, history_from_messages, history_prompt
+    followups: Turn, rewrite, is_followup, history_from_messages, history_prompt, message_text
     units                    a text's figures, dates and codes, normalised
-    Verdict, BETTER_BY, quote  what the check measured of an answer, a quote (verification.py)
+    Verdict, decide, quote, Evidence  what the check measured, the path it decides, a quote
     Answer, Citation, passage_label, CATEGORIES, citation_json
     prompts: Passage, build_prompt, cited_numbers, is_refusal, REFUSAL, REFUSAL_OPENING, STOP
 """
 from .answer_check import AnswerCheck
 from .ask_service import AskService
 from .conversations import CATEGORIES, ConversationService, citation_json
+from .evidence import Evidence
 from .fair_queue import FairQueue
-from .followups import Turn, history_from_messages, history_prompt, is_followup, rewrite
+from .followups import (Turn, history_from_messages, history_prompt, is_followup,
+                        message_text, rewrite)
 from .metrics import Metrics
 from .pipeline import Answer, ChatService, Citation, passage_label
 from .prompts import (REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt, cited_numbers,
                       is_refusal)
 from .support_check import Support, SupportCheck, units
-from .verification import BETTER_BY, Verdict, quote
+from .verification import Verdict, decide, quote
 
-__all__ = ["Answer", "AnswerCheck", "AskService", "BETTER_BY", "build_prompt", "CATEGORIES",
-           "ChatService", "Citation", "citation_json", "cited_numbers", "ConversationService",
-           "FairQueue", "history_from_messages", "history_prompt", "is_followup", "is_refusal",
-           "Metrics", "Passage", "passage_label", "quote", "REFUSAL", "REFUSAL_OPENING", "rewrite",
-           "STOP", "Support", "SupportCheck", "Turn", "units", "Verdict"]
+__all__ = ["Answer", "AnswerCheck", "AskService", "build_prompt", "CATEGORIES", "ChatService",
+           "Citation", "citation_json", "cited_numbers", "ConversationService", "decide",
+           "Evidence", "FairQueue", "history_from_messages", "history_prompt", "is_followup",
+           "is_refusal", "message_text", "Metrics", "Passage", "passage_label", "quote", "REFUSAL",
+           "REFUSAL_OPENING", "rewrite", "STOP", "Support", "SupportCheck", "Turn", "units",
+           "Verdict"]

@@ -66,11 +66,11 @@ class AskService:
             raise InvalidRequest("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
             raise InvalidRequest(f"the question is longer than {MAX_QUESTION_CHARS} characters")
-        allowed = self.allowed(principal, collections)
-        self.queue.check_capacity()
         if len(style) > MAX_QUESTION_CHARS:
             raise InvalidRequest(f"the system message is longer than {MAX_QUESTION_CHARS} "
                                  "characters")
+        allowed = self.allowed(principal, collections)
+        self.queue.check_capacity()
         stream = AskStream(self, principal, question, allowed, retrieval, scope, source, gone)
         stream.history, stream.style = tuple(history), style
         return stream

@@ -41,20 +41,19 @@ class CopyConstraint:
         if generated and (generated[0] in self.free_openers or
                           any(t in self.closers for t in generated)):
             return None  # the refusal, or the citation after a closed span
-        n = len(generated)
-        follow: set[int] = set(self.free_openers) if n == 0 else set(self.closers)
+        span, n = list(generated), len(generated)
+        if n == 0:
+            return set(self.free_openers).union(*self.sources)
+        follow: set[int] = set(self.closers)
         for source in self.sources:
-            if n == 0:
-                follow.update(source)
-                continue
             for start in range(len(source) - n):
-                if source[start:start + n] == list(generated):
+                if source[start:start + n] == span:
                     follow.add(source[start + n])
         return follow
 
     def within(self, generated: Sequence[int]) -> list[int]:
         """The passages (0-based) holding the copied span, token for token."""
-        span = [t for t in generated]
+        span = list(generated)
         for i, t in enumerate(span):
             if t in self.closers:
                 span = span[:i]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -74,9 +73,9 @@ class EvidenceFinder:
     """The sentence to quote, when one answers the question well enough."""
 
     def __init__(self, embed_query: Callable[[str], np.ndarray] | None = None):
-        # One answer's check asks for the question's vector several times (choosing the
-        # evidence, ranking, the anchor): embed each text once.
-        self.embed_query = lru_cache(maxsize=128)(embed_query) if embed_query else None
+        """`embed_query`: the embedder's query encoder (it keeps the last texts' vectors, so
+        the question retrieval embedded and sentences scored twice cost nothing more)."""
+        self.embed_query = embed_query
 
     def ranked(self, question: str, passages: Sequence[str],
                rescore_only: bool = True, focus: str = "") -> list[Evidence]:
@@ -92,19 +91,16 @@ class EvidenceFinder:
                 for e in top]
         return sorted(both, key=lambda e: (-e.score, e.passage)) + rest
 
-    def score(self, question: str, sentence: str, passages: Sequence[str],
-              focus: str = "") -> float:
-        """How well one sentence of the passages answers the question, on the scale of
-        `ranked` (keywords weighted by rarity among the same sentences, and meaning), so it
-        compares with the best sentence's score."""
-        scored = rank(question, passages, focus)
-        entry = next((e for e in scored if e.sentence == sentence), None)
-        if entry is None:
-            return 0.0
-        if self.embed_query is None:
-            return entry.score
-        q = self.embed_query(question)
-        return (entry.score + float(q @ self.embed_query(sentence))) / 2
+    def score(self, question: str, sentence: str, scored: Sequence[Evidence]) -> float:
+        """How well one sentence answers the question, on the scale of `scored` (a `ranked`
+        list with `rescore_only` False), so it compares with the best sentence's score."""
+        for position, entry in enumerate(scored):
+            if entry.sentence == sentence:
+                if position < RESCORE or self.embed_query is None:
+                    return entry.score  # already keywords and meaning (or keywords alone)
+                q = self.embed_query(question)
+                return (entry.score + float(q @ self.embed_query(sentence))) / 2
+        return 0.0
 
     def anchor(self, answer: str, passage: str) -> str:
         """The sentence of the passage an answer rests on: the one sharing most of its words
@@ -135,11 +131,3 @@ class EvidenceFinder:
             excerpt = " ".join(ordered) if len(by_passage[i]) > per_passage else passages[i]
             out.append((i, excerpt or passages[i]))
         return out
-
-    def best(self, question: str, passages: Sequence[str],
-             min_score: float = 0.0) -> Evidence | None:
-        """The best sentence of the passages, when it scores at least `min_score`."""
-        ranked = self.ranked(question, passages)
-        if not ranked or ranked[0].score < min_score:
-            return None
-        return ranked[0]

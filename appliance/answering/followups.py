@@ -179,7 +179,7 @@ def _rewrite(question: str, history: Sequence[Turn], depth: int) -> str:
     return f"{question.strip()} {' '.join(added)}" if added else question
 
 
-def _text(content: Any) -> str | None:
+def message_text(content: Any) -> str | None:
     """A message's text: a string, or the text parts of a list of content parts."""
     if isinstance(content, str):
         return content
@@ -201,7 +201,7 @@ def history_from_messages(messages: list[dict]) -> tuple[list[Turn], str | None]
     for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):
             continue
-        role, text = message.get("role"), _text(message.get("content"))
+        role, text = message.get("role"), message_text(message.get("content"))
         if text is None or not text.strip():
             continue
         if role in ("system", "developer"):

@@ -10,8 +10,8 @@ nothing). The answer's other content words must be largely covered by the passag
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 MARKERS = re.compile(r"\s*\[\d{1,2}\]")
 MONTHS = {m: i for i, m in enumerate(
@@ -189,6 +189,7 @@ def _stem(word: str) -> str:
 
 
 _FIGURE_WORDS = frozenset([*_UNITS, *_TENS, *_SCALES, *MONTHS])
+_MEASURE_WORDS = frozenset({_stem(m + "s") for m in MEASURES} | set(MEASURES))
 
 
 @lru_cache(maxsize=8192)
@@ -208,8 +209,8 @@ class SupportCheck:
     def _unbound(answer: str, passage: str, question: str, claimed: set[str]) -> list[str]:
         """Figures the passage holds only in sentences about something else: "3 years" of
         forensic evidence does not back "camera footage is kept for 3 years"."""
-        measures = {_stem(m + "s") for m in MEASURES} | set(MEASURES)
-        about = (content_words(answer) - measures) or (content_words(question) - measures)
+        about = (content_words(answer) - _MEASURE_WORDS) or (content_words(question)
+                                                              - _MEASURE_WORDS)
         if not about:
             return []  # a bare figure says nothing to tie it to
         out = []

@@ -11,8 +11,8 @@ the appliance refuses. A model's refusal is overridden only by a sentence scorin
 
 Two more rules keep a small model's plausible non-answers off the screen: an answer that says
 nothing the question does not ("The CISO can open the conference line.") is not an answer, and
-an answer resting on one sentence while another answers the question better (by more than
-`BETTER_BY`) is replaced by a quote of the better one (the model read the wrong line).
+an answer resting on one sentence while another scores at least as well (plus `BETTER_BY`) is
+replaced by a quote of that one (the model read the wrong line).
 
 A quote is the best sentence, and the next best with it when that scores within `QUOTE_WITHIN`
 of it: a small ranking error then still shows the sentence that answers (on SQuAD dev, the best
@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .evidence import Evidence, EvidenceFinder
+from .evidence import RESCORE, Evidence, EvidenceFinder
 from .prompts import MARKER, REFUSAL, Passage, best_supported, cited_numbers, is_refusal
 from .support_check import SupportCheck, content_words, units
 
@@ -70,10 +70,10 @@ def measure(question: str, text: str, passages: Sequence[Passage], support: Supp
             evidence: EvidenceFinder, focus: str = "") -> Verdict:
     """`focus`: a follow-up's own words, when `question` is its rewritten form."""
     texts = [p.text for p in passages]
-    ranked = evidence.ranked(question, texts, focus=focus)
+    ranked = evidence.ranked(question, texts, rescore_only=False, focus=focus)
     best = ranked[0] if ranked else None
     # the runner-up: another sentence (overlapping chunks repeat one), nearly as good
-    runner_up = next((e for e in ranked[1:] if e.sentence not in best.sentence
+    runner_up = next((e for e in ranked[1:RESCORE] if e.sentence not in best.sentence
                       and best.sentence not in e.sentence), None) if best else None
     if runner_up is not None and runner_up.score < best.score - QUOTE_WITHIN:
         runner_up = None
@@ -85,15 +85,16 @@ def measure(question: str, text: str, passages: Sequence[Passage], support: Supp
     check = support.check(text, source, question)
     if not check.supported:  # the right words, the wrong marker? Cite the passage that holds them
         for number, other in enumerate(texts, start=1):
-            if number != cited[0] and support.check(text, other, question).supported:
-                text, source = _recite(text, number), other
-                check = support.check(text, source, question)
-                break
+            if number != cited[0]:
+                elsewhere = support.check(text, other, question)  # markers do not count
+                if elsewhere.supported:
+                    text, source, check = _recite(text, number), other, elsewhere
+                    break
     supported, reason = check.supported, check.reason
     if supported and not says_something(text, question):
         supported, reason = False, "the answer only repeats the question"
     sentence = evidence.anchor(text, source) if source else ""
-    anchor = evidence.score(question, sentence, texts, focus) if source else None
+    anchor = evidence.score(question, sentence, ranked) if source else None
     on_best = best is not None and best.sentence == sentence
     return Verdict(text, False, supported, reason, anchor, best, on_best, runner_up)
 

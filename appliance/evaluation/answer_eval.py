@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
-from ..answering import BETTER_BY, quote, units
+from ..answering import Evidence, Verdict, decide, quote, units
 from ..engines import assemble_generator
 from ..errors import ApplianceError
 from ..settings import Settings
@@ -112,21 +112,18 @@ def _replay_facts(q: QAQuestion, answer: Any) -> dict | None:
 
 
 def replay(records: Sequence[dict], min_evidence: float, quote_refusals: float) -> list[dict]:
-    """The records as they would be at other thresholds (same rule as verification.decide)."""
+    """The records as they would be at other thresholds: each measured verdict decided again
+    by verification.decide, the one rule the pipeline uses."""
     out = []
     for r in records:
         f = r.get("replay")
         if f is None:
             out.append(r)
             continue
-        best = f["best"] if f["best"] is not None else -1.0
-        if f["model_refused"]:
-            path = "quoted" if best >= quote_refusals else "refused"
-        elif (f["supported"] and f["anchor"] is not None and f["anchor"] >= min_evidence
-              and (f["on_best"] or best < f["anchor"] + BETTER_BY)):
-            path = "generated"
-        else:
-            path = "quoted" if best >= min_evidence else "refused"
+        best = Evidence(1, "", f["best"]) if f["best"] is not None else None
+        verdict = Verdict("", f["model_refused"], f["supported"], "", f["anchor"], best,
+                          f["on_best"])
+        path = decide(verdict, min_evidence, quote_refusals)[1]
         shown = f["generated"] if path == "generated" else f["quote"]
         out.append(dict(r, path=path, refused=path == "refused",
                         contains_gold=path != "refused" and shown["gold"],

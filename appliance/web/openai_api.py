@@ -14,7 +14,7 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from ..answering import citation_json, history_from_messages
+from ..answering import citation_json, history_from_messages, message_text
 from ..errors import InvalidRequest, NotFoundError
 from ..knowledge import CHAT_MODEL
 from .context import address, disconnect_probe, principal, services, settings
@@ -58,11 +58,8 @@ def _question(messages) -> str:
         raise InvalidRequest("messages must be a non-empty list")
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):  # content parts: keep the text ones
-                content = "\n".join(p.get("text", "") for p in content
-                                    if isinstance(p, dict) and p.get("type") == "text")
-            if isinstance(content, str) and content.strip():
+            content = message_text(message.get("content"))  # text parts joined
+            if content and content.strip():
                 return content
     raise InvalidRequest("messages need a user message with text content")
 
