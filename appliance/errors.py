@@ -34,6 +34,15 @@ class OversizeFileError(IngestError):
 class CorruptFileError(IngestError):
     """The file could not be parsed."""
 
+    http_status = 422
+
+
+class RejectedFileError(IngestError):
+    """The file's content breaks a safety limit (decompression bomb, too many pages, too deep
+    nesting, too much memory or time to extract)."""
+
+    http_status = 422
+
 
 class NotFoundError(ApplianceError):
     """A document, chunk or other object does not exist."""
