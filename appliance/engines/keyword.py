@@ -2,35 +2,61 @@
 
 bm25s bakes IDF into its matrix, so changes rebuild the index from the store's texts; the
 rebuild is done once per ingest or delete batch, not per file.
+
+Searching does not import bm25s (it imports SciPy, about a second of a cold start): the
+saved matrix is read with numpy, and queries are tokenized as bm25s tokenizes them (its token
+pattern and the stopword list saved beside the index, then the same stemmer). An index saved
+without that list is loaded through bm25s, as before.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterable
 
 import numpy as np
+
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # bm25s.tokenize's default, used when indexing
+QUERY_FILE = "query.json"
 
 
 class BM25KeywordIndex:
     """BM25 (Lucene variant) over chunk texts, keyed by chunk id."""
 
     def __init__(self, path: Path):
-        import bm25s
         import Stemmer
 
-        self._bm25s = bm25s
         self.path = Path(path)
         self.stemmer = Stemmer.Stemmer("english")
         self.retriever = None
         self.chunk_ids = np.zeros(0, dtype=np.int64)
+        self._query_words: tuple[re.Pattern, frozenset[str]] | None = None
         if (self.path / "ids.npy").exists():
             self._load()
+
+    @property
+    def _bm25s(self):
+        import bm25s
+
+        return bm25s
 
     def _tokenize(self, texts: list[str]):
         return self._bm25s.tokenize(texts, stopwords="en", stemmer=self.stemmer,
                                     show_progress=False)
+
+    def _query_stems(self, query: str) -> list[str]:
+        """The query's stems in order, as bm25s.tokenize(stopwords="en") gives them."""
+        if self._query_words is None:
+            tokens = self._tokenize([query])
+            inverse = {v: t for t, v in tokens.vocab.items()}
+            return [inverse[i] for i in tokens.ids[0]]
+        pattern, stopwords = self._query_words
+        words = [w for w in pattern.findall(query.lower()) if w not in stopwords]
+        return self.stemmer.stemWords(words) if words else []
 
     def rebuild(self, items: Iterable[tuple[int, str]]) -> None:
         ids, texts = [], []
@@ -48,10 +74,7 @@ class BM25KeywordIndex:
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         if self.retriever is None or len(self.chunk_ids) == 0:
             return []
-        tokens = self._tokenize([query])
-        vocab = tokens.vocab
-        inverse = {v: t for t, v in vocab.items()}
-        words = [inverse[i] for i in tokens.ids[0] if inverse[i] in self.retriever.vocab_dict]
+        words = [w for w in self._query_stems(query) if w in self.retriever.vocab_dict]
         if not words:
             return []
         scores = self._scores([self.retriever.vocab_dict[w] for w in words])
@@ -86,9 +109,17 @@ class BM25KeywordIndex:
         old = self.path.with_name(self.path.name + ".old")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if self.retriever is not None:
+        if isinstance(self.retriever, SimpleNamespace):  # read as files, not changed since
+            shutil.copytree(self.retriever.source, tmp / "bm25")
+        elif self.retriever is not None:
             self.retriever.save(str(tmp / "bm25"))
         np.save(tmp / "ids.npy", self.chunk_ids)
+        if self._query_words is not None:
+            stopwords = self._query_words[1]
+        else:
+            stopwords = self._bm25s.stopwords.STOPWORDS_EN
+        (tmp / QUERY_FILE).write_text(json.dumps({"token_pattern": TOKEN_PATTERN,
+                                                  "stopwords": sorted(stopwords)}))
         _fsync_dir_files(tmp)
         shutil.rmtree(old, ignore_errors=True)
         if self.path.exists():
@@ -98,8 +129,33 @@ class BM25KeywordIndex:
 
     def _load(self) -> None:
         self.chunk_ids = np.load(self.path / "ids.npy")
-        if (self.path / "bm25").exists():
-            self.retriever = self._bm25s.BM25.load(str(self.path / "bm25"))
+        saved = self.path / "bm25"
+        query = self.path / QUERY_FILE
+        if query.exists():
+            spec = json.loads(query.read_text())
+            self._query_words = (re.compile(spec["token_pattern"]), frozenset(spec["stopwords"]))
+        if not saved.exists():
+            return
+        parts = {name: saved / f"{name}.csc.index.npy" for name in ("data", "indices", "indptr")}
+        if self._query_words is None or not all(p.exists() for p in parts.values()):
+            self.retriever = self._bm25s.BM25.load(str(saved))
+            self._note_query_words(query)  # so that the next process skips bm25s
+            return
+        params = json.loads((saved / "params.index.json").read_text())
+        scores = {name: np.load(p) for name, p in parts.items()}
+        scores["num_docs"] = params["num_docs"]
+        vocab = json.loads((saved / "vocab.index.json").read_text())
+        self.retriever = SimpleNamespace(scores=scores, vocab_dict=vocab, source=saved)
+
+
+    def _note_query_words(self, query: Path) -> None:
+        tmp = query.with_name(query.name + f".{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"token_pattern": TOKEN_PATTERN, "stopwords": sorted(
+                self._bm25s.stopwords.STOPWORDS_EN)}))
+            os.replace(tmp, query)
+        except OSError:  # a read-only data dir: searches load bm25s, as before
+            tmp.unlink(missing_ok=True)
 
 
 def recover_keyword_dir(path: Path) -> None:

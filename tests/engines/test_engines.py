@@ -112,3 +112,39 @@ def test_keyword_scores_equal_bm25s_own_scorer(keyword_index):
 
 def test_keyword_search_of_unknown_words_finds_nothing(keyword_index):
     assert keyword_index.search("zeppelin", 10) == []
+
+
+def test_a_saved_keyword_index_searches_like_the_built_one_without_importing_bm25s(tmp_path):
+    """A search process reads the saved matrix itself (bm25s imports SciPy: a second of start-up)
+    and must rank exactly as bm25s would, stopwords, stemming and repeated words included."""
+    import subprocess
+    import sys
+
+    from appliance.engines.keyword import BM25KeywordIndex
+
+    texts = ["Full-time staff receive 27 days of annual leave each year.",
+             "Requests for leave are approved by the line manager.",
+             "Report a lost laptop to the IT service desk within 24 hours.",
+             "The hospital's VPN must be used from home; passwords expire every 90 days.",
+             "Nurses working night shifts accrue additional leave days."]
+    built = BM25KeywordIndex(tmp_path / "kw")
+    built.rebuild([(10 + i, t) for i, t in enumerate(texts)])
+    built.save()
+    queries = ["How many days of annual leave do staff get?", "Who approves LEAVE requests",
+               "lost laptops, reporting", "the and of", "VPN VPN passwords expiring"]
+    expected = [built.search(q, 5) for q in queries]
+    assert expected[0] and expected[3] == []
+    script = (
+        "import json, sys\n"
+        "from appliance.engines.keyword import BM25KeywordIndex\n"
+        f"index = BM25KeywordIndex({str(tmp_path / 'kw')!r})\n"
+        f"out = [index.search(q, 5) for q in {queries!r}]\n"
+        "print(json.dumps([out, 'bm25s' in sys.modules, 'scipy' in sys.modules]))\n"
+        "index.save()\n")  # an unchanged index is written back as it was read
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    found, imported_bm25s, imported_scipy = json.loads(run.stdout)
+    assert [[tuple(hit) for hit in hits] for hits in found] == expected
+    assert not imported_bm25s and not imported_scipy
+    again = BM25KeywordIndex(tmp_path / "kw")
+    assert [again.search(q, 5) for q in queries] == expected
