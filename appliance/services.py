@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from .audit import AuditLog, ensure_keys
-from .engines import SentenceEmbedder, generator_path, sha256_file
+from .engines import SentenceEmbedder, generator_path, remembered, sha256_file
 from .knowledge import HybridRetriever, Indexes, IngestService
 from .privacy import RedactingLogFilter, Redactor, RedactorPool, load_settings_policy
 from .settings import Settings
@@ -84,7 +84,7 @@ class Appliance:
                                   adapter.path if adapter else "", s.temperature,
                                   opening_bias={REFUSAL_OPENING: -bias})
 
-        digest = _soon(lambda: sha256_file(path))  # read while the model loads
+        digest = _soon(lambda: remembered([path], lambda: sha256_file(path), s.models_dir))
         lora = s.lora_adapter_path
         pinned = ActiveAdapter(lora, sha256_file(Path(lora))) if lora else None
         generator = LiveAdapterGenerator(make, self.adapters.active_state, pinned)

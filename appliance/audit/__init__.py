@@ -10,54 +10,34 @@ Public surface (see docs/audit.md):
     load_keyring, parse_keyring, keyring_text      verification keys
     prune, place_hold, release_hold, active_holds  retention and legal holds
 """
-from .events import (
-                     ACCOUNT_CREATE,
-                     ACCOUNT_DELETE,
-                     ACCOUNT_UPDATE,
-                     ADAPTER_ACTIVATE,
-                     ADAPTER_DEACTIVATE,
-                     ASK,
-                     DOC_DELETE,
-                     DOC_VERSION,
-                     EVENT_TYPES,
-                     EXPORT,
-                     HOLD_RELEASE,
-                     HOLD_SET,
-                     INGEST,
-                     KEY_ROTATE,
-                     LOGIN_FAILURE,
-                     LOGIN_SUCCESS,
-                     LOGOUT,
-                     OUTCOMES,
-                     POLICY_CHANGE,
-                     RETENTION_PRUNE,
-                     ROLE_CHANGE,
-                     SESSION_REVOKED,
-                     TOKEN_CREATE,
-                     TOKEN_REVOKE,
-                     VERIFY,
-                     EventType,
-                     Redacted,
-                     ask_details,
-                     text_hash,
-)
-from .export_check import verify_export
-from .formats import FORMATS
-from .keys import ensure_keys, keyring_text, load_keyring, parse_keyring
-from .log import AuditLog
-from .notes import Checkpoint
-from .oversight import AuditFilter, OversightService, pretty_details
-from .retention import active_holds, place_hold, prune, release_hold
-from .verify import VerifyResult
+from importlib import import_module
 
-__all__ = [
-    "AuditLog", "Checkpoint", "VerifyResult", "ensure_keys", "text_hash", "Redacted",
-    "OversightService", "AuditFilter", "pretty_details", "FORMATS", "verify_export",
-    "keyring_text", "load_keyring", "parse_keyring", "active_holds", "place_hold", "prune",
-    "release_hold",
-    "ask_details", "EventType", "EVENT_TYPES", "OUTCOMES",
-    "LOGIN_SUCCESS", "LOGIN_FAILURE", "LOGOUT", "SESSION_REVOKED", "ACCOUNT_CREATE",
-    "ACCOUNT_UPDATE", "ACCOUNT_DELETE", "ROLE_CHANGE", "TOKEN_CREATE", "TOKEN_REVOKE", "INGEST",
-    "DOC_VERSION", "DOC_DELETE", "ASK", "POLICY_CHANGE", "ADAPTER_ACTIVATE", "ADAPTER_DEACTIVATE",
-    "EXPORT", "VERIFY", "RETENTION_PRUNE", "KEY_ROTATE", "HOLD_SET", "HOLD_RELEASE",
-]
+# Lazy, so a command that only records events (ask, ingest) does not import the export,
+# verification and oversight code.
+_HOMES = {
+    **dict.fromkeys([
+        "ACCOUNT_CREATE", "ACCOUNT_DELETE", "ACCOUNT_UPDATE", "ADAPTER_ACTIVATE",
+        "ADAPTER_DEACTIVATE", "ASK", "DOC_DELETE", "DOC_VERSION", "EVENT_TYPES", "EXPORT",
+        "EventType", "HOLD_RELEASE", "HOLD_SET", "INGEST", "KEY_ROTATE", "LOGIN_FAILURE",
+        "LOGIN_SUCCESS", "LOGOUT", "OUTCOMES", "POLICY_CHANGE", "RETENTION_PRUNE",
+        "ROLE_CHANGE", "Redacted", "SESSION_REVOKED", "TOKEN_CREATE", "TOKEN_REVOKE",
+        "VERIFY", "ask_details", "text_hash"], "events"),
+    **dict.fromkeys(["verify_export"], "export_check"),
+    **dict.fromkeys(["FORMATS"], "formats"),
+    **dict.fromkeys(["ensure_keys", "keyring_text", "load_keyring", "parse_keyring"], "keys"),
+    **dict.fromkeys(["AuditLog"], "log"),
+    **dict.fromkeys(["Checkpoint"], "notes"),
+    **dict.fromkeys(["AuditFilter", "OversightService", "pretty_details"], "oversight"),
+    **dict.fromkeys(["active_holds", "place_hold", "prune", "release_hold"], "retention"),
+    **dict.fromkeys(["VerifyResult"], "verify"),
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -6,6 +6,7 @@ is the explicit registry (no plugin discovery on an air-gapped box).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from importlib import import_module
@@ -13,7 +14,7 @@ from importlib import import_module
 from ..errors import ApplianceError
 from .common import close_services
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "build_parser", "main", "run"]
 
 COMMAND_MODULES = ("core", "docs", "eval", "pii", "audit", "serve", "users", "tune", "adapters")
 
@@ -46,9 +47,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:  # the reader went away (`appliance search … | head`)
+        code = 141
     try:
         close_services()
     except ApplianceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = code or exc.exit_code
     return code
+
+
+def run() -> None:
+    """The `appliance` command: main(), then exit without tearing the interpreter down.
+
+    By then everything is written and closed (main() closes the services: the last audit
+    checkpoint, the store); what is left is freeing the model and the libraries' memory,
+    half a second that nobody waits for on purpose."""
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe
+            code = code or 141
+    os._exit(code)

@@ -8,6 +8,7 @@ Public surface (loaded on first use, so importing this package costs nothing):
     BM25KeywordIndex, recover_keyword_dir   bm25s keyword index
     SpacyTagger           spaCy named entities for the PII engine
     model files           assemble_generator, check_models, generator_path, sha256_file
+    remembered            a digest of model files, kept while the files are unchanged
 """
 from importlib import import_module
 
@@ -15,7 +16,7 @@ _EXPORTS = {
     "LlamaGenerator": "llm", "SentenceEmbedder": "embedder", "FaissVectorStore": "vectors_faiss",
     "BM25KeywordIndex": "keyword", "recover_keyword_dir": "keyword", "SpacyTagger": "ner",
     "assemble_generator": "model_files", "check_models": "model_files",
-    "generator_path": "model_files", "sha256_file": "model_files",
+    "generator_path": "model_files", "sha256_file": "model_files", "remembered": "digests",
 }
 __all__ = sorted(_EXPORTS)
 

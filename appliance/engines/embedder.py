@@ -189,7 +189,11 @@ class SentenceEmbedder:
     def model_hash(self) -> str:
         with self._hash_lock:  # one pass over the weights, however many threads ask at once
             if self._hash is None:
-                self._hash = hash_model_dir(self.path)
+                from .digests import remembered
+
+                files = [p for p in Path(self.path).rglob("*") if p.is_file()]
+                self._hash = remembered(files, lambda: hash_model_dir(self.path),
+                                        self.cache_dir)
         return self._hash
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

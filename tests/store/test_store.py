@@ -86,3 +86,25 @@ def test_ingest_search_and_delete_on_postgres(pg_url, app_factory, samples_copy)
     assert all(h.doc_id != hit.doc_id for h in app.retriever.search("password", k=10).hits)
     assert app.audit.verify().ok
     app.close()
+
+
+def test_a_store_at_head_is_not_migrated_again_and_an_old_one_is(tmp_path):
+    """Start-up skips Alembic when the schema is current; it must still upgrade an old one."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from appliance.store.db import MIGRATIONS_DIR, head_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.migrate()
+    with store.engine.begin() as conn:  # as a data dir of the previous release
+        conn.execute(text("UPDATE alembic_version SET version_num = '0005_answer_calibration'"))
+        conn.execute(text("ALTER TABLE messages DROP COLUMN path_reason"))
+        conn.execute(text("ALTER TABLE messages DROP COLUMN path"))
+    assert not store._at_head()
+    store.migrate()
+    assert store._at_head()
+    assert "path" in {c["name"] for c in inspect(store.engine).get_columns("messages")}
