@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from ..errors import CorruptFileError, EmptyFileError, NotFoundError, UnsupportedFileError
+from .blocks import Block
 
 MIME_TYPES = {
     ".txt": "text/plain",
@@ -20,15 +19,6 @@ MIME_TYPES = {
     ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
-
-
-@dataclass(frozen=True)
-class Block:
-    """A paragraph of text with where it came from."""
-
-    text: str
-    page: int | None = None
-    section: str | None = None
 
 
 def walk(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
@@ -202,38 +192,9 @@ def _looks_like_heading(line: str) -> bool:
 
 
 def _docx(name: str, data: bytes) -> list[Block]:
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
+    from .docx_reader import DOCX_MAX_XML_BYTES, read_docx
 
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
-        raise CorruptFileError(f"{name}: cannot read the Word document ({exc})") from exc
-    blocks: list[Block] = []
-    path: list[str] = []
-    for para in document.paragraphs:
-        style = (para.style.name if para.style is not None else "") or ""
-        text = para.text.strip()
-        if not text:
-            continue
-        level = _heading_level(style)
-        if level:
-            path[:] = path[:level - 1] + [text]
-        else:
-            blocks.append(Block(text, None, " > ".join(path) or None))
-    for table in document.tables:
-        for row in table.rows:
-            text = " | ".join(c.text.strip() for c in row.cells if c.text.strip())
-            if text:
-                blocks.append(Block(text, None, " > ".join(path) or None))
-    return blocks
-
-
-def _heading_level(style: str) -> int:
-    if style == "Title":
-        return 1
-    match = re.match(r"Heading (\d)", style)
-    return int(match.group(1)) if match else 0
+    return read_docx(name, data, DOCX_MAX_XML_BYTES)
 
 
 _EXTRACTORS: dict[str, Callable[[str, bytes], list[Block]]] = {
