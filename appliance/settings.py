@@ -54,6 +54,16 @@ class Settings:
     keyword_weight: float = 1.0
     hnsw_threshold: int = 50_000
     max_file_bytes: int = 50 * 1024 * 1024
+    extract_memory_mb: int = 1024
+    extract_cpu_seconds: int = 60
+    extract_wall_seconds: int = 120
+    extract_max_text_mb: int = 64
+    extract_max_unzipped_mb: int = 256
+    extract_max_zip_entries: int = 10_000
+    extract_max_zip_ratio: int = 200
+    extract_max_pdf_pages: int = 5_000
+    extract_max_pdf_objects: int = 500_000
+    extract_max_html_depth: int = 512
     default_collection: str = "default"
     pii_policy: str = "default"
     collection_policies: str = ""
@@ -99,13 +109,18 @@ class Settings:
         for name in ("answer_min_evidence", "answer_quote_refusals"):
             if not 0 <= getattr(self, name) <= 1:
                 raise SettingsError(f"{name} must be between 0 and 1")
+        if self.extract_memory_mb < 256:
+            raise SettingsError("extract_memory_mb must be at least 256 (the parsers' own size)")
         if self.evidence_sentences < 0:
             raise SettingsError("evidence_sentences must not be negative (0: whole passages)")
         for name in ("threads", "context_size", "max_answer_tokens", "chunk_size",
                      "embed_batch_size", "retrieval_k", "retrieval_candidates", "max_file_bytes",
                      "web_port", "web_workers", "web_threads", "session_idle_minutes",
                      "session_max_hours", "login_max_failures", "login_max_failures_per_address",
-                     "chat_queue_limit"):
+                     "chat_queue_limit", "extract_cpu_seconds", "extract_wall_seconds",
+                     "extract_max_text_mb", "extract_max_unzipped_mb", "extract_max_zip_entries",
+                     "extract_max_zip_ratio", "extract_max_pdf_pages", "extract_max_pdf_objects",
+                     "extract_max_html_depth"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive, not {getattr(self, name)}")
 

@@ -12,14 +12,22 @@ Public surface:
     extract, MIME_TYPES, Block           text and structure out of a file
     chunk_blocks, index_text, Chunk      chunks sized in embedder tokens
 """
-from .chunking import Chunk, chunk_blocks, index_text
-from .documents import DocumentService
-from .embeddings import CHAT_MODEL, EmbeddingService
-from .extraction import MIME_TYPES, Block, extract
-from .indexes import Indexes
-from .ingest import IngestService
-from .retrieval import Hit, HybridRetriever
+from importlib import import_module
 
-__all__ = ["Block", "CHAT_MODEL", "Chunk", "DocumentService", "EmbeddingService", "Hit",
-           "HybridRetriever", "Indexes", "IngestService", "MIME_TYPES", "chunk_blocks",
-           "extract", "index_text"]
+# Lazy, so a process that needs one part (the extraction worker, a search) does not import
+# the rest (the store, numpy, the indexes).
+_HOMES = {"Chunk": "chunking", "chunk_blocks": "chunking", "index_text": "chunking",
+          "DocumentService": "documents", "CHAT_MODEL": "embeddings",
+          "EmbeddingService": "embeddings", "MIME_TYPES": "extraction", "Block": "extraction",
+          "extract": "extraction", "Indexes": "indexes", "IngestService": "ingest",
+          "Hit": "retrieval", "HybridRetriever": "retrieval"}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 
 from ..errors import CorruptFileError, EmptyFileError, NotFoundError, UnsupportedFileError
 from .blocks import Block
+from .file_checks import Limits, check_pdf_pages
 
 MIME_TYPES = {
     ".txt": "text/plain",
@@ -52,13 +53,16 @@ def mime_type_for(path: Path) -> str:
     return MIME_TYPES[suffix]
 
 
-def extract(name: str, data: bytes) -> list[Block]:
-    """Extract blocks from a file's bytes; raises a clear IngestError on bad input."""
+def extract(name: str, data: bytes, limits: Limits | None = None) -> list[Block]:
+    """Extract blocks from a file's bytes; raises a clear IngestError on bad input.
+
+    This parses in the calling process: ingest goes through the sandbox (sandbox.py), which
+    calls this in a child process under `limits`."""
     suffix = Path(name).suffix.lower()
     mime_type_for(Path(name))
     if not data.strip():
         raise EmptyFileError(f"{name}: the file is empty")
-    blocks = _EXTRACTORS[MIME_TYPES[suffix]](name, data)
+    blocks = _EXTRACTORS[MIME_TYPES[suffix]](name, data, limits or Limits())
     blocks = [b for b in blocks if b.text.strip()]
     if not blocks:
         raise EmptyFileError(f"{name}: no extractable text")
@@ -78,14 +82,14 @@ def _paragraphs(text: str) -> list[str]:
     return [re.sub(r"[ \t]*\n[ \t]*", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
 
 
-def _text(name: str, data: bytes) -> list[Block]:
+def _text(name: str, data: bytes, limits: Limits) -> list[Block]:
     return [Block(p) for p in _paragraphs(_decode(name, data)) if p]
 
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
-def _markdown(name: str, data: bytes) -> list[Block]:
+def _markdown(name: str, data: bytes, limits: Limits) -> list[Block]:
     blocks: list[Block] = []
     path: list[str] = []
     buf: list[str] = []
@@ -108,7 +112,7 @@ def _markdown(name: str, data: bytes) -> list[Block]:
     return blocks
 
 
-def _html(name: str, data: bytes) -> list[Block]:
+def _html(name: str, data: bytes, limits: Limits) -> list[Block]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(_decode(name, data), "html.parser")
@@ -136,7 +140,7 @@ def _html(name: str, data: bytes) -> list[Block]:
     return blocks
 
 
-def _pdf(name: str, data: bytes) -> list[Block]:
+def _pdf(name: str, data: bytes, limits: Limits) -> list[Block]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -146,6 +150,7 @@ def _pdf(name: str, data: bytes) -> list[Block]:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             raise CorruptFileError(f"{name}: the PDF is encrypted")
+        check_pdf_pages(name, len(reader.pages), limits)
         pages = [page.extract_text() or "" for page in reader.pages]
     except CorruptFileError:
         raise
@@ -191,13 +196,13 @@ def _looks_like_heading(line: str) -> bool:
             line[0].isupper() and sum(w[0].isupper() for w in words if w[0].isalpha()) >= len(words) / 2)
 
 
-def _docx(name: str, data: bytes) -> list[Block]:
-    from .docx_reader import DOCX_MAX_XML_BYTES, read_docx
+def _docx(name: str, data: bytes, limits: Limits) -> list[Block]:
+    from .docx_reader import read_docx
 
-    return read_docx(name, data, DOCX_MAX_XML_BYTES)
+    return read_docx(name, data, limits.max_unzipped_mb * 2**20)
 
 
-_EXTRACTORS: dict[str, Callable[[str, bytes], list[Block]]] = {
+_EXTRACTORS: dict[str, Callable[[str, bytes, Limits], list[Block]]] = {
     "text/plain": _text,
     "text/markdown": _markdown,
     "text/html": _html,

@@ -16,7 +16,8 @@ from ..errors import IngestError, NotFoundError, OversizeFileError
 from ..settings import Settings
 from ..store import ChunkTable, DocumentTable, IngestJobTable, Store, utcnow
 from .chunking import Chunk, chunk_blocks, index_text
-from .extraction import Block, extract, mime_type_for, walk
+from .extraction import Block, mime_type_for, walk
+from .file_checks import Limits
 from .indexes import Indexes
 
 GROUP_CHUNKS = 128  # chunks embedded per batch; files in a group commit in one transaction
@@ -30,6 +31,7 @@ class FileOutcome:
     version: int | None = None
     chunks: int = 0
     error: str | None = None
+    error_kind: str | None = None  # the IngestError's class name when failed
 
 
 @dataclass
@@ -68,6 +70,7 @@ class IngestService:
         self.indexes = indexes
         self.redactor_for = redactor_for
         self.audit = audit
+        self.limits = Limits.from_settings(settings)
 
     # -- public -------------------------------------------------------------------------
     def ingest_paths(self, paths: Iterable[str | Path], collection: str | None = None,
@@ -159,14 +162,17 @@ class IngestService:
             existing = self._find(collection, name, sha)
             if existing is not None:
                 return existing, None
-            blocks = extract(name, data)
+            from .sandbox import sandbox_for  # a child process per file at a time
+
+            blocks = sandbox_for(self.limits).extract(name, data)
             blocks, redactions = self._redact(blocks, name, collection)
             chunks = chunk_blocks(blocks, self._offsets, self.settings.chunk_size,
                                   self.settings.chunk_overlap)
             return FileOutcome(name, "pending"), _Prepared(name, sha, size, mime, chunks,
                                                            redactions)
         except IngestError as exc:
-            return FileOutcome(name, "failed", error=str(exc)), None
+            return FileOutcome(name, "failed", error=str(exc),
+                               error_kind=type(exc).__name__), None
         except OSError as exc:
             return FileOutcome(name, "failed", error=f"{name}: cannot read ({exc})"), None
 

@@ -11,6 +11,10 @@ from .security import login_required
 bp = Blueprint("documents", __name__)
 
 ADDED = ("added", "updated")
+# A file that failed: too large, of a type not read, or content that breaks a limit or cannot
+# be parsed (the type and size were checked before ingest, so the last two are the usual).
+FAILED_STATUS = {"OversizeFileError": 413, "UnsupportedFileError": 415,
+                 "RejectedFileError": 422, "CorruptFileError": 422, "EmptyFileError": 422}
 
 
 @bp.get("/documents")
@@ -36,8 +40,10 @@ def upload():
                                           request.form.get("collection") or None)
     body = {"name": outcome.name, "status": outcome.status, "doc_id": outcome.doc_id,
             "version": outcome.version, "chunks": outcome.chunks, "error": outcome.error}
-    # The type and size were checked before ingest: a failure here is an unreadable file.
-    status = 400 if outcome.status == "failed" else 201 if outcome.status in ADDED else 200
+    if outcome.status == "failed":
+        status = FAILED_STATUS.get(outcome.error_kind or "", 400)
+    else:
+        status = 201 if outcome.status in ADDED else 200
     if wants_json() or request.headers.get("X-Requested-With") == "fetch":
         return jsonify(body), status
     return redirect(url_for("documents.index"), 303)

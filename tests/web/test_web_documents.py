@@ -42,7 +42,8 @@ def test_upload_limits_types_and_permissions(world):
     exe = _upload(carol, "tool.exe", b"MZ\x90\x00")
     assert exe.status_code == 415 and ".md" in exe.json["error"]
     corrupt = _upload(carol, "broken.pdf", b"%PDF-1.4 not really")
-    assert corrupt.status_code == 400 and corrupt.json["status"] == "failed"
+    assert corrupt.status_code == 422 and corrupt.json["status"] == "failed"
+    assert "broken.pdf" in corrupt.json["error"]
     assert _upload(carol, "x.md", b"# x\n\ntext\n", "alpha").status_code == 403
     assert _upload(bob, "x.md", b"# x\n\ntext\n", "beta").status_code == 403  # read-only
     assert "upload-form" not in bob.get("/documents").text
