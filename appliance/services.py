@@ -158,6 +158,14 @@ class Appliance:
         return AccountService(self.settings, self.store, self.audit)
 
     @cached_property
+    def rate_limits(self):
+        """Per-user API request rates (this process's buckets)."""
+        from .accounts import RateLimiter
+
+        return RateLimiter({"request": self.settings.api_requests_per_minute,
+                            "chat": self.settings.api_chat_per_minute})
+
+    @cached_property
     def metrics(self):
         from .answering import Metrics
 

@@ -85,6 +85,8 @@ class Settings:
     admin_username: str = "admin"
     admin_password: str = ""
     chat_queue_limit: int = 64
+    api_requests_per_minute: int = 300
+    api_chat_per_minute: int = 30
 
     def __post_init__(self) -> None:
         if self.chunk_overlap >= self.chunk_size:
@@ -109,6 +111,9 @@ class Settings:
         for name in ("answer_min_evidence", "answer_quote_refusals"):
             if not 0 <= getattr(self, name) <= 1:
                 raise SettingsError(f"{name} must be between 0 and 1")
+        for name in ("api_requests_per_minute", "api_chat_per_minute"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must not be negative (0: no limit)")
         if self.extract_memory_mb < 256:
             raise SettingsError("extract_memory_mb must be at least 256 (the parsers' own size)")
         if self.evidence_sentences < 0:

@@ -29,6 +29,16 @@ class Throttled(AuthError):
         self.retry_after = max(1, int(retry_after))
 
 
+class RateLimited(AccountError):
+    """Too many requests from this user in the last minute; try again after `retry_after`."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class PermissionDenied(AccountError):
     """Authenticated, but this role or these groups may not do that."""
 

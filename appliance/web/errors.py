@@ -10,7 +10,6 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..accounts import Throttled
 from ..errors import (
     ApplianceError,
     AuditError,
@@ -29,7 +28,8 @@ STATUS_OF = ((NotFoundError, 404), (OversizeFileError, 413), (UnsupportedFileErr
              (IngestError, 400), (AuditError, 409), (ModelError, 503))
 OPENAI_TYPE = {400: "invalid_request_error", 401: "authentication_error",
                403: "permission_error", 404: "not_found_error", 413: "invalid_request_error",
-               415: "invalid_request_error", 429: "rate_limit_error", 503: "server_error"}
+               415: "invalid_request_error", 422: "invalid_request_error", 429: "rate_limit_error",
+               503: "server_error"}
 
 
 def status_of(exc: ApplianceError) -> int:
@@ -59,7 +59,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(ApplianceError)
     def _appliance_error(exc: ApplianceError):
         response, status = error_response(str(exc), status_of(exc))
-        if isinstance(exc, Throttled):
+        if getattr(exc, "retry_after", None):  # Throttled, RateLimited
             response = app.make_response((response, status))
             response.headers["Retry-After"] = str(exc.retry_after)
             return response

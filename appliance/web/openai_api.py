@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from ..answering import citation_json, history_from_messages, message_text
 from ..errors import InvalidRequest, NotFoundError
@@ -22,6 +22,18 @@ from .security import login_required
 from .sse import guarded, stream_response
 
 bp = Blueprint("openai_api", __name__, url_prefix="/v1")
+
+
+@bp.before_request
+def _rate_limits() -> None:
+    """Each user's API requests, and chat completions apart, are limited per minute (429)."""
+    who = g.get("principal")
+    if who is None:
+        return  # login_required answers 401
+    limits = services().rate_limits
+    limits.check(who.username, "request")
+    if request.endpoint == "openai_api.chat_completions":
+        limits.check(who.username, "chat")
 
 
 def _model(mid: str, created: int) -> dict:

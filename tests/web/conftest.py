@@ -51,7 +51,9 @@ def web_world(tmp_path_factory, embedder):
     data = tmp_path_factory.mktemp("web-data")
     settings = make_settings(data, login_max_failures=3, login_max_failures_per_address=6,
                              login_lockout_seconds=60, chat_queue_limit=6,
-                             max_file_bytes=200_000)
+                             max_file_bytes=200_000,
+                             # Tests ask faster than people do; test_web_openai checks limits.
+                             api_requests_per_minute=0, api_chat_per_minute=0)
     services = build_services(settings)
     services.__dict__["embedder"] = embedder
     fake = FakeGenerator()

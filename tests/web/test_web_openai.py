@@ -162,3 +162,31 @@ def test_a_streamed_answer_that_fails_the_check_never_streams_the_unchecked_text
     assert final["appliance"]["path"] in ("quoted", "refused") and final["appliance"]["reason"]
     assert content == final["appliance"]["answer"]
     assert ": checking" in text  # the connection is kept alive while the model writes
+
+
+def test_a_user_over_the_api_rate_limit_gets_429_with_retry_after(world, api):
+    from appliance.accounts import RateLimiter
+
+    now = [1000.0]
+    world.services.__dict__["rate_limits"] = RateLimiter({"request": 5, "chat": 2},
+                                                         clock=lambda: now[0])
+    try:
+        body = {"model": "appliance", "messages": [{"role": "user", "content": "VPN?"}]}
+        assert [api("POST", "/v1/chat/completions", json=body).status_code
+                for _ in range(2)] == [200, 200]
+        third = api("POST", "/v1/chat/completions", json=body)
+        assert third.status_code == 429
+        assert third.json["error"]["type"] == "rate_limit_error"
+        assert "2 a minute" in third.json["error"]["message"]
+        assert third.headers["Retry-After"] == "30"  # one chat token every 30 s
+        # Other requests still pass, up to 5 a minute in all (the refused one counted).
+        assert [api("GET", "/v1/models").status_code for _ in range(3)] == [200, 200, 429]
+        bob = world.logged_in("bob")  # another user has buckets of his own
+        page = bob.post("/account/tokens", data={"name": "bob-api"})
+        bob_secret = re.search(r'id="new-token">([^<]+)<', page.text).group(1)
+        assert world.app.test_client().get("/v1/models", headers={
+            "Authorization": f"Bearer {bob_secret}"}).status_code == 200
+        now[0] += 30
+        assert api("POST", "/v1/chat/completions", json=body).status_code == 200
+    finally:
+        del world.services.__dict__["rate_limits"]
