@@ -119,7 +119,9 @@ def live(tmp_path_factory, embedder, model_dir):
     services.close()
     server = start_server(data, settings,
                           {"APPLIANCE_LLM_MODEL_PATH": str(settings.llm_model_path),
-                           "APPLIANCE_WEB_THREADS": "24"})
+                           "APPLIANCE_WEB_THREADS": "24",
+                           # Tests ask faster than people do (limits: test_web_openai).
+                           "APPLIANCE_API_CHAT_PER_MINUTE": "0"})
     server.tokens = tokens
     yield server
     server.stop()
