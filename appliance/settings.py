@@ -40,6 +40,7 @@ class Settings:
     evidence_sentences: int = 2
     answer_min_evidence: float = 0.35
     answer_quote_refusals: float = 0.4
+    answer_link_hosts: str = ""
     temperature: float = 0.0
     chunk_size: int = 160
     chunk_overlap: int = 32

@@ -19,6 +19,7 @@ from .answer_check import AnswerCheck
 from .copying import CopyConstraint
 from .evidence import EvidenceFinder
 from .followups import Turn, history_prompt, rewrite
+from .links import clean_links
 from .prompts import REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers, is_refusal
 from .support_check import SupportCheck
 from .verification import Verdict, decide, measure
@@ -84,6 +85,8 @@ class ChatService:
         self.evidence = evidence or EvidenceFinder(check.embed_query if check else None)
         self.redactor_for = redactor_for
         self.settings = settings
+        self.link_hosts = frozenset(h.strip().lower() for h in
+                                    settings.answer_link_hosts.split(",") if h.strip())
         self.retriever = retriever
         self.generator = generator
         self.redactor = redactor
@@ -169,7 +172,9 @@ class ChatService:
             if threshold is not None:
                 yield "".join(pieces).strip()
         t_end = time.perf_counter()
-        text = "".join(pieces).strip()
+        text, links = clean_links("".join(pieces).strip(), self.link_hosts)
+        if links:
+            reason = "; ".join(filter(None, (reason, f"{links} outside link(s) removed")))
         answer = self._finish(text, hits[:built.used], passages[:built.used], built.tokens,
                               t0, t_retrieved, t_first or t_end, t_end)
         answer.redactions = dict(counts)
