@@ -54,7 +54,10 @@ class DocumentsPage:
 def safe_name(filename: str) -> str:
     """The last path part of an uploaded file name, without control characters."""
     name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
-    name = "".join(ch for ch in name if ch.isprintable())[:200]
+    name = "".join(ch for ch in name if ch.isprintable())
+    if len(name) > 200:  # keep the type: "…long….md" must still read as Markdown
+        suffix = PurePosixPath(name).suffix[:16]
+        name = name[:200 - len(suffix)] + suffix
     if not name or name in (".", ".."):
         raise InvalidRequest("the uploaded file has no name")
     return name

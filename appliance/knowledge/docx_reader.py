@@ -18,7 +18,6 @@ from lxml import etree
 from ..errors import CorruptFileError, RejectedFileError
 from .blocks import Block
 
-DOCX_MAX_XML_BYTES = 256 * 2**20  # the most word/document.xml (or styles.xml) may expand to
 DOCUMENT, STYLES = "word/document.xml", "word/styles.xml"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import CorruptFileError, EmptyFileError, NotFoundError, UnsupportedFileError
+from ..errors import (CorruptFileError, EmptyFileError, NotFoundError, RejectedFileError,
+                      UnsupportedFileError)
 from .blocks import Block
 from .file_checks import Limits, check_pdf_pages
 
@@ -36,12 +37,18 @@ def walk(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
                 if any(part.startswith(".") for part in rel.parts):
                     continue
                 if file.suffix.lower() in MIME_TYPES:
-                    out.append((file, rel.as_posix()))
+                    out.append((file, printable(rel.as_posix())))
         elif path.is_file():
-            out.append((path, path.name))
+            out.append((path, printable(path.name)))
         else:
             raise NotFoundError(f"no such file or directory: {path}")
     return out
+
+
+def printable(name: str) -> str:
+    """A file's name as documents keep it: without control or direction-changing characters
+    (U+202E makes "invoice\u202efdp.md" read as "invoicedm.pdf")."""
+    return "".join(ch for ch in name if ch.isprintable()) or "unnamed"
 
 
 def mime_type_for(path: Path) -> str:
@@ -69,7 +76,18 @@ def extract(name: str, data: bytes, limits: Limits | None = None) -> list[Block]
     return blocks
 
 
+BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
 def _decode(name: str, data: bytes) -> str:
+    for bom, encoding in BOMS:  # UTF-16/32 text is full of NUL bytes, and is text
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise CorruptFileError(f"{name}: not valid {encoding} text ({exc.reason})") \
+                    from None
     if b"\x00" in data[:4096]:
         raise CorruptFileError(f"{name}: binary content in a text file")
     try:
@@ -142,7 +160,7 @@ def _html(name: str, data: bytes, limits: Limits) -> list[Block]:
 
 def _pdf(name: str, data: bytes, limits: Limits) -> list[Block]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     if not data.lstrip().startswith(b"%PDF"):
         raise CorruptFileError(f"{name}: not a PDF file (no %PDF header)")
@@ -154,6 +172,8 @@ def _pdf(name: str, data: bytes, limits: Limits) -> list[Block]:
         pages = [page.extract_text() or "" for page in reader.pages]
     except CorruptFileError:
         raise
+    except LimitReachedError as exc:  # pypdf's own guards: decompression, array sizes
+        raise RejectedFileError(f"{name}: the PDF breaks a safety limit ({exc})") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise CorruptFileError(f"{name}: cannot read the PDF ({exc})") from exc
     blocks: list[Block] = []

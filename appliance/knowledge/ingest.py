@@ -16,7 +16,7 @@ from ..errors import IngestError, NotFoundError, OversizeFileError
 from ..settings import Settings
 from ..store import ChunkTable, DocumentTable, IngestJobTable, Store, utcnow
 from .chunking import Chunk, chunk_blocks, index_text
-from .extraction import Block, mime_type_for, walk
+from .extraction import Block, mime_type_for, printable, walk
 from .file_checks import Limits
 from .indexes import Indexes
 
@@ -97,7 +97,7 @@ class IngestService:
             group: list[_Prepared] = []
             seen: dict[str, str] = {}  # sha256 -> name, for files that repeat within this run
             for name, source in items:
-                outcome, prepared = self._prepare(name, source, collection)
+                outcome, prepared = self._prepare(printable(name), source, collection)
                 if prepared is not None and prepared.data_sha in seen:
                     outcome, prepared = self._repeat(prepared, seen[prepared.data_sha]), None
                 if prepared is None:

@@ -13,6 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "data" / "hostile"))
 import make_corpus  # noqa: E402
 
+from appliance.knowledge.extraction import printable  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 HONEST = {
@@ -44,6 +46,7 @@ def test_ingest_reports_each_hostile_file_and_keeps_the_honest_ones(tmp_path):
     on_disk = {n: e for n, e in corpus.items() if not e.upload_only}
     failed = 0
     for name, exp in on_disk.items():
+        name = printable(name)  # stored and reported without control characters
         mine = [line for line in lines if line.split(" ", 1)[-1].lstrip().startswith(name + " ")]
         assert len(mine) == 1, (name, mine)
         status, line = mine[0].split()[0], mine[0]

@@ -571,8 +571,6 @@ def _noise() -> bytes:
 
 
 @entry("utf16-bom.txt", text="The boiler room is checked every Monday",
-       known_bug="extraction._decode refuses any NUL in the first 4 KB as 'binary content in a "
-                 "text file' before trying the UTF-16 byte-order mark",
        note="UTF-16LE with a byte-order mark")
 def _utf16() -> bytes:
     return b"\xff\xfe" + ("The boiler room is checked every Monday.\n\nKeys are at the front "
