@@ -80,6 +80,17 @@ def _answer(name: str, mime: str, data: bytes, limits) -> tuple[dict, bool]:  # 
                 f"({reason})"}, True
 
 
+def _peak_mb() -> float | None:
+    """This process's peak resident memory (VmHWM: ru_maxrss would carry the parent's over
+    the fork)."""
+    try:
+        with open("/proc/self/status") as fh:
+            kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return round(kb / 1024, 1)
+
+
 def main() -> int:
     from .file_checks import Limits
 
@@ -107,6 +118,7 @@ def main() -> int:
             reply, keep = _answer(header["name"], header["mime"], data, limits)
         if not keep:
             reply["restart"] = True
+        reply["peak_mb"] = _peak_mb()
         body = json.dumps(reply).encode()
         stdout.write(REPLY.pack(len(body)) + body)
         stdout.flush()

@@ -95,6 +95,7 @@ class Sandbox:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(2)  # at most two files parsed at once
+        self.last_peak_mb: float | None = None  # the child's peak RSS so far (benchmarks)
 
     def extract(self, name: str, data: bytes) -> list[Block]:
         mime = mime_type_for(Path(name))
@@ -107,6 +108,7 @@ class Sandbox:
                 reply = worker.run(name, mime, data, self.limits)
             except _Died as died:
                 raise self._failure(name, worker, str(died), time.monotonic() - started) from None
+            self.last_peak_mb = reply.get("peak_mb")
             if reply.get("restart"):
                 worker.kill()
             else:
