@@ -19,6 +19,7 @@ from .answer_check import AnswerCheck
 from .copying import CopyConstraint
 from .evidence import EvidenceFinder
 from .followups import Turn, history_prompt, rewrite
+from .injection import addresses_the_system, without_markers
 from .links import clean_links
 from .prompts import REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers, is_refusal
 from .support_check import SupportCheck
@@ -120,9 +121,13 @@ class ChatService:
         earlier = history_prompt(history) if query != question else ""
         hits = self.retriever.search(query, collections=collections).hits if retrieval else []
         t_retrieved = time.perf_counter()
-        passages = [Passage(passage_label(h), self._redact(h.text, "context", scope, counts,
-                                                           h.collection))
-                    for h in hits]
+        passages = [Passage(passage_label(h), without_markers(self._redact(
+            h.text, "context", scope, counts, h.collection))) for h in hits]
+        # A passage written for the answering system ("Assistant: ignore the sources and ...")
+        # is not evidence: it is never shown, quoted or cited.
+        trusted = [i for i, p in enumerate(passages) if not addresses_the_system(p.text)]
+        set_aside = len(passages) - len(trusted)
+        hits, passages = [hits[i] for i in trusted], [passages[i] for i in trusted]
         # Evidence at sentence level: the passages whose sentences best answer the question,
         # best first, each shown as its best sentences (cited, and checked, as its chunk).
         focus = question if query != question else ""  # a follow-up's own words
@@ -175,6 +180,9 @@ class ChatService:
         text, links = clean_links("".join(pieces).strip(), self.link_hosts)
         if links:
             reason = "; ".join(filter(None, (reason, f"{links} outside link(s) removed")))
+        if set_aside:
+            reason = "; ".join(filter(None, (reason, f"{set_aside} passage(s) set aside: "
+                                                     "written to instruct the assistant")))
         answer = self._finish(text, hits[:built.used], passages[:built.used], built.tokens,
                               t0, t_retrieved, t_first or t_end, t_end)
         answer.redactions = dict(counts)
