@@ -69,6 +69,11 @@ class AskService:
         if len(style) > MAX_QUESTION_CHARS:
             raise InvalidRequest(f"the system message is longer than {MAX_QUESTION_CHARS} "
                                  "characters")
+        earlier = (text for turn in history for text in (turn.question, turn.answer))
+        for text in (question, style, *earlier):
+            if isinstance(text, str) and not _encodable(text):
+                raise InvalidRequest("the text holds characters that are not valid Unicode "
+                                     "(an unpaired surrogate such as \\ud800)")
         allowed = self.allowed(principal, collections)
         self.queue.check_capacity()
         stream = AskStream(self, principal, question, allowed, retrieval, scope, source, gone)
@@ -158,3 +163,12 @@ class AskStream:
                          "queue_wait_ms": waited_ms, "pieces_sent": self.sent_tokens})
         except Exception as exc:  # noqa: BLE001 - the client is gone; never raise from cleanup
             log.error("could not record a cancelled answer: %s", type(exc).__name__)
+
+
+def _encodable(text: str) -> bool:
+    """Whether text is valid Unicode (JSON can carry lone surrogates, UTF-8 cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

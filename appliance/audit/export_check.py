@@ -105,6 +105,16 @@ def verify_export(folder: str | Path, keyring: dict[str, Verifier]) -> ExportChe
         raise AuditError(f"export directory {folder} does not exist")
     check = ExportCheck()
     try:
+        return _verify(folder, keyring, check)
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError,
+            RecursionError) as exc:  # a file replaced by a folder, a manifest of another shape
+        check.problems.append(Problem("unreadable", f"the export cannot be read as written "
+                                                    f"({type(exc).__name__}: {exc})"[:300]))
+        return check
+
+
+def _verify(folder: Path, keyring: dict[str, Verifier], check: ExportCheck) -> ExportCheck:
+    try:
         body = _open_manifest(folder, keyring)
         fmt = FORMATS.get(body.get("format"))
     except (_Forged, AuditError) as exc:

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import (CorruptFileError, EmptyFileError, NotFoundError, RejectedFileError,
-                      UnsupportedFileError)
+from ..errors import (CorruptFileError, EmptyFileError, IngestError, NotFoundError,
+                      RejectedFileError, UnsupportedFileError)
 from .blocks import Block
 from .file_checks import Limits, check_pdf_pages
 
@@ -69,7 +69,13 @@ def extract(name: str, data: bytes, limits: Limits | None = None) -> list[Block]
     mime_type_for(Path(name))
     if not data.strip():
         raise EmptyFileError(f"{name}: the file is empty")
-    blocks = _EXTRACTORS[MIME_TYPES[suffix]](name, data, limits or Limits())
+    try:
+        blocks = _EXTRACTORS[MIME_TYPES[suffix]](name, data, limits or Limits())
+    except (IngestError, MemoryError, RecursionError):
+        raise  # the sandbox's child turns the last two into the limit they broke
+    except Exception as exc:  # noqa: BLE001 - a parser's own failure is this file's error
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise CorruptFileError(f"{name}: cannot read the file ({reason})") from exc
     blocks = [b for b in blocks if b.text.strip()]
     if not blocks:
         raise EmptyFileError(f"{name}: no extractable text")

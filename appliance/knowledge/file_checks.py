@@ -54,7 +54,7 @@ def check_zip(name: str, data: bytes, limits: Limits) -> None:
     """Entry count, total declared expansion and per-entry compression ratio of a zip."""
     try:
         entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError) as exc:
         raise CorruptFileError(f"{name}: cannot read the Word document ({exc})") from exc
     if len(entries) > limits.max_zip_entries:
         raise RejectedFileError(f"{name}: the archive holds {len(entries)} entries, over the "
@@ -119,6 +119,8 @@ def check_html_depth(name: str, data: bytes, limits: Limits) -> None:
     parser = _Depth(limits.max_html_depth)
     try:
         parser.feed(data.decode("utf-8", errors="replace"))
+    except (AssertionError, ValueError):  # markup the scanner gives up on: the parser decides
+        return
     except _TooDeep:
         raise RejectedFileError(f"{name}: elements nest deeper than {limits.max_html_depth} "
                                 f"levels (extract_max_html_depth)") from None

@@ -89,7 +89,7 @@ class Checker:
             self.fail(("defaults",), "defaults must be a mapping")
         self._keys(value, ("defaults",), ("action", "min_score"))
         action = value.get("action", "redact")
-        if action not in OPERATORS:
+        if not isinstance(action, str) or action not in OPERATORS:
             self.fail(("defaults", "action"), f"unknown action {action!r} (actions: {', '.join(OPERATORS)})")
         return {"action": action, "min_score": self._score(value.get("min_score", 0.5), ("defaults", "min_score"))}
 

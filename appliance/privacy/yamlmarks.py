@@ -18,7 +18,10 @@ class YamlProblem(ValueError):
 
 def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
     """Return (value, lines) where lines maps each key path to its 1-based line number."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # e.g. a character YAML does not allow
+        raise YamlProblem(1, str(exc)) from exc
     try:
         node = loader.get_single_node()
         lines: dict[Path, int] = {}
@@ -28,6 +31,11 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
         raise YamlProblem(mark.line + 1 if mark else 1, str(exc.problem or exc)) from exc
     except yaml.YAMLError as exc:
         raise YamlProblem(1, str(exc)) from exc
+    except YamlProblem:
+        raise
+    except (ValueError, IndexError, AttributeError, TypeError, OverflowError,
+            RecursionError) as exc:  # a scalar PyYAML cannot build ("12:99:99", "0x", ...)
+        raise YamlProblem(1, f"a value cannot be read ({type(exc).__name__}: {exc})") from exc
     finally:
         loader.dispose()
     return value, lines

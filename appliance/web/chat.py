@@ -5,7 +5,8 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 
 from ..answering import CATEGORIES
 from ..errors import InvalidRequest
-from .context import address, disconnect_probe, form_int, principal, services, wants_json
+from .context import (address, disconnect_probe, form_int, json_body, principal, services,
+                      wants_json)
 from .security import login_required
 from .sse import sse
 
@@ -39,7 +40,7 @@ def conversation(conversation_id: int):
 @bp.post("/chat/ask")
 @login_required
 def ask():
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         raise InvalidRequest("send a JSON object: {\"question\": ...}")
     collections = body.get("collections")
@@ -62,7 +63,7 @@ def delete(conversation_id: int):
 @bp.post("/chat/messages/<int:message_id>/feedback")
 @login_required
 def feedback(message_id: int):
-    data = request.get_json(silent=True) if request.is_json else request.form
+    data = json_body() if request.is_json else request.form
     data = data or {}
     conversation_id = services().conversations.feedback(principal(), message_id, str(data.get("rating") or ""),
                                                         data.get("category") or None,

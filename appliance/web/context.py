@@ -47,6 +47,14 @@ def cookie_name(base: str) -> str:
     return f"__Host-{base}" if settings().web_secure_cookies else base
 
 
+def json_body():
+    """The request's JSON, or None when it is not JSON (or nests too deep to read)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def form_int(value, default: int | None = None) -> int | None:
     try:
         return int(value)

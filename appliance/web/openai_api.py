@@ -17,7 +17,7 @@ from flask import Blueprint, g, jsonify, request
 from ..answering import citation_json, history_from_messages, message_text
 from ..errors import InvalidRequest, NotFoundError
 from ..knowledge import CHAT_MODEL
-from .context import address, disconnect_probe, principal, services, settings
+from .context import address, disconnect_probe, json_body, principal, services, settings
 from .security import login_required
 from .sse import guarded, stream_response
 
@@ -110,7 +110,7 @@ def _finish_reason(answer, limit: int) -> str:
 @bp.post("/chat/completions")
 @login_required
 def chat_completions():
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     _check_model(body.get("model"), "chat")
@@ -124,7 +124,8 @@ def chat_completions():
             "model": CHAT_MODEL}
     limit = settings().max_answer_tokens
     if body.get("stream"):
-        usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        options = body.get("stream_options")
+        usage = isinstance(options, dict) and bool(options.get("include_usage"))
         return stream_response(guarded(_chunks(stream, head, retrieval, usage, limit),
                                        lambda s: s,
                                        _stream_error))
@@ -189,7 +190,7 @@ def _chunks(stream, head: dict, retrieval: bool, include_usage: bool, limit: int
 @bp.post("/embeddings")
 @login_required
 def embeddings():
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     _check_model(body.get("model"), "embeddings")

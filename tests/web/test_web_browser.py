@@ -159,7 +159,8 @@ def test_hostile_text_stays_inert_and_stop_cancels(web_world, dev_server, browse
     _ask(browser, "When does the canteen open?")
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "li.msg.assistant .citations"))
     text = browser.find_element(By.CSS_SELECTOR, "li.msg.assistant .text").text
-    assert "<script>" in text and "![tracker](https://tracker.example" in text
+    # HTML stays inert text; the outside image is not even shown as text (links.py)
+    assert "<script>" in text and "tracker.example" not in text
     assert browser.execute_script("return window.__pwned === undefined")
     assert not browser.find_elements(By.CSS_SELECTOR, "#messages img, #messages script")
     browser.find_element(By.CSS_SELECTOR, ".citations li summary").click()
