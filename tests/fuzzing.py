@@ -162,11 +162,22 @@ def describe(exc: BaseException) -> dict:
             "raised_at": inner, "traceback": lines}
 
 
-def quiet() -> None:
-    """Parsers warn and log about every broken file; a fuzzer makes millions."""
+QUIET = ("pypdf", "bs4", "appliance", "werkzeug", "flask", "sqlalchemy", "alembic")
+
+
+def quiet() -> dict[str, int]:
+    """Parsers warn and log about every broken file; a fuzzer makes millions. Returns the
+    loggers' levels before, for restore() (a test session goes on after the fuzz tests)."""
     warnings.simplefilter("ignore")
-    for name in ("pypdf", "bs4", "appliance", "werkzeug", "flask", "sqlalchemy", "alembic"):
+    before = {name: logging.getLogger(name).level for name in QUIET}
+    for name in QUIET:
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    return before
+
+
+def restore(levels: dict[str, int]) -> None:
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def pack(data: bytes) -> dict:
@@ -777,7 +788,7 @@ class ExtractionTarget:
 
     def setup(self) -> None:
         from appliance.knowledge.file_checks import Limits
-        quiet()
+        self.levels = quiet()
         seeds()
         self.limits = Limits()
         if self.sandbox:
@@ -788,6 +799,7 @@ class ExtractionTarget:
     def close(self) -> None:
         if self.sandbox:
             self.box.close()
+        restore(self.levels)
 
     def strategy(self) -> st.SearchStrategy:
         return extraction_examples()
@@ -1010,10 +1022,10 @@ class PolicyTarget:
     memory_mb = 2048  # how far an example may grow the address space
 
     def setup(self) -> None:
-        quiet()
+        self.levels = quiet()
 
     def close(self) -> None:
-        pass
+        restore(self.levels)
 
     def strategy(self) -> st.SearchStrategy:
         return policy_document()
@@ -1132,7 +1144,7 @@ class ExportTarget:
     memory_mb = 2048  # how far an example may grow the address space
 
     def setup(self) -> None:
-        quiet()
+        self.levels = quiet()
         from appliance.audit import (LOGIN_FAILURE, LOGIN_SUCCESS, TOKEN_CREATE, AuditLog,
                                      ensure_keys)
         from appliance.audit.keys import parse_keyring
@@ -1166,6 +1178,7 @@ class ExportTarget:
         self.log.close()
         self.store.engine.dispose()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        restore(self.levels)
 
     def strategy(self) -> st.SearchStrategy:
         return export_examples()
@@ -1476,7 +1489,7 @@ class ApiTarget:
     memory_mb = 2048  # how far an example may grow the address space
 
     def setup(self) -> None:
-        quiet()
+        self.levels = quiet()
         from appliance.accounts.login import Principal
         from appliance.app import create_app
         from appliance.services import build_services
@@ -1514,6 +1527,7 @@ class ApiTarget:
         with contextlib.suppress(Exception):
             self.services.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        restore(self.levels)
 
     def strategy(self) -> st.SearchStrategy:
         return api_request()

@@ -514,7 +514,7 @@ def test_signed_manifest_with_a_list_as_format_is_reported(export, export_copy):
 @_open("export-1b5124de7a", why=(
     "export_check._check_sequence builds set(range(first_seq, last_seq + 1)) from the "
     "manifest, and with count 0 no checkpoint bounds last_seq: last_seq 10**12 takes all "
-    "memory in one C call (the fuzzer's first run was OOM-killed at 23 GB here)"))
+    "memory in one C call (a fuzz run was OOM-killed at 23 GB here)"))
 def test_signed_manifest_with_a_huge_sequence_range_is_reported(export, export_copy):
     folder = export_copy()
     _resign(export, folder, count=0, last_seq=10**12)
