@@ -371,12 +371,9 @@ def test_policy_alias_bomb_is_refused_quickly():
     "policy_checks.Checker._deny_terms accepts an empty list; base.words_pattern(()) is "
     "None, so DenyTermsRecognizer.find (recognizers/custom.py) raises AttributeError on "
     "every redaction with the policy, on every path"))
-def test_a_policy_with_an_empty_deny_list_redacts():
-    from appliance.privacy import Redactor
-
-    policy = _policy(b"entities: {EMAIL: redact, CODEWORD: redact}\ndeny_terms: {CODEWORD: []}\n")
-    result = Redactor(policy, b"k" * 32).redact("Mail alice@example.org about it.", "prompt")
-    assert "alice@example.org" not in result.text
+def test_a_policy_with_an_empty_deny_list_is_a_policy_error():
+    """Refused when loaded (it used to load, then fail every redaction)."""
+    _policy_error(b"entities: {EMAIL: redact, CODEWORD: redact}\ndeny_terms: {CODEWORD: []}\n")
 
 
 @_open("policy-47604468d4", why=(

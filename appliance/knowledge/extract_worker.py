@@ -63,7 +63,7 @@ def _answer(name: str, mime: str, data: bytes, limits) -> tuple[dict, bool]:  # 
         blocks = extract(name, data, limits)
         size = sum(len(b.text) for b in blocks)
         if size > limits.max_text_mb * 2**20:
-            return {"error": "rejected", "message": f"{name}: the extracted text is over the "
+            return {"error": "RejectedFileError", "message": f"{name}: the extracted text is over the "
                     f"limit of {limits.max_text_mb} MB (extract_max_text_mb)"}, True
         return {"blocks": [[b.text, b.page, b.section] for b in blocks]}, True
     except IngestError as exc:

@@ -49,9 +49,11 @@ def _template(*fields: str) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, str):
             return "must be a string"
+        if re.search(r"\d{4,}", "".join(re.findall(r"\{[^}]*\}", v))):
+            return "may not pad a placeholder to thousands of characters"
         try:
             v.format(**{f: "x" for f in fields})
-        except (KeyError, IndexError, ValueError):
+        except (KeyError, IndexError, ValueError, AttributeError, MemoryError):
             return f"may only use the placeholders {', '.join('{' + f + '}' for f in fields)}"
         return None
     return check

@@ -139,6 +139,8 @@ class Checker:
             if not isinstance(etype, str) or not _TYPE_NAME.match(etype):
                 self.fail(("deny_terms", etype), f"type {etype!r} must be UPPER_SNAKE_CASE")
             out[etype] = tuple(self._str_list(terms, ("deny_terms", etype)))
+            if not out[etype]:
+                self.fail(("deny_terms", etype), f"{etype}: list at least one term")
         return out
 
     def _custom(self, value: Any) -> list[CustomRecognizerSpec]:
@@ -160,8 +162,9 @@ class Checker:
                 self.fail(where + ("type",), f"type {item['type']!r} must be UPPER_SNAKE_CASE")
             try:
                 compiled = re.compile(item["pattern"])
-            except re.error as exc:
-                self.fail(where + ("pattern",), f"invalid regular expression: {exc}")
+            except (re.error, OverflowError, RecursionError) as exc:  # a{4294967296}, ((((...
+                self.fail(where + ("pattern",), f"invalid regular expression: "
+                                                f"{exc or type(exc).__name__}")
             if compiled.match(""):
                 self.fail(where + ("pattern",), "pattern matches the empty string")
             specs.append(CustomRecognizerSpec(
