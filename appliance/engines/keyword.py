@@ -114,12 +114,7 @@ class BM25KeywordIndex:
         elif self.retriever is not None:
             self.retriever.save(str(tmp / "bm25"))
         np.save(tmp / "ids.npy", self.chunk_ids)
-        if self._query_words is not None:
-            stopwords = self._query_words[1]
-        else:
-            stopwords = self._bm25s.stopwords.STOPWORDS_EN
-        (tmp / QUERY_FILE).write_text(json.dumps({"token_pattern": TOKEN_PATTERN,
-                                                  "stopwords": sorted(stopwords)}))
+        (tmp / QUERY_FILE).write_text(self._query_spec())
         _fsync_dir_files(tmp)
         shutil.rmtree(old, ignore_errors=True)
         if self.path.exists():
@@ -148,11 +143,17 @@ class BM25KeywordIndex:
         self.retriever = SimpleNamespace(scores=scores, vocab_dict=vocab, source=saved)
 
 
+    def _query_spec(self) -> str:
+        """How queries are tokenized, as saved beside the index (the list read at load, else
+        bm25s' own)."""
+        stopwords = (self._query_words[1] if self._query_words is not None
+                     else self._bm25s.stopwords.STOPWORDS_EN)
+        return json.dumps({"token_pattern": TOKEN_PATTERN, "stopwords": sorted(stopwords)})
+
     def _note_query_words(self, query: Path) -> None:
         tmp = query.with_name(query.name + f".{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps({"token_pattern": TOKEN_PATTERN, "stopwords": sorted(
-                self._bm25s.stopwords.STOPWORDS_EN)}))
+            tmp.write_text(self._query_spec())
             os.replace(tmp, query)
         except OSError:  # a read-only data dir: searches load bm25s, as before
             tmp.unlink(missing_ok=True)

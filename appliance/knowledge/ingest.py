@@ -18,6 +18,7 @@ from ..store import ChunkTable, DocumentTable, IngestJobTable, Store, utcnow
 from .chunking import Chunk, chunk_blocks, index_text
 from .extraction import Block, mime_type_for, printable, walk
 from .file_checks import Limits
+from .sandbox import sandbox_for
 from .indexes import Indexes
 
 GROUP_CHUNKS = 128  # chunks embedded per batch; files in a group commit in one transaction
@@ -162,9 +163,7 @@ class IngestService:
             existing = self._find(collection, name, sha)
             if existing is not None:
                 return existing, None
-            from .sandbox import sandbox_for  # a child process per file at a time
-
-            blocks = sandbox_for(self.limits).extract(name, data)
+            blocks = sandbox_for(self.limits).extract(name, data)  # in a child process
             blocks, redactions = self._redact(blocks, name, collection)
             chunks = chunk_blocks(blocks, self._offsets, self.settings.chunk_size,
                                   self.settings.chunk_overlap)
