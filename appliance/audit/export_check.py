@@ -78,6 +78,10 @@ def _open_manifest(folder: Path, keyring: dict[str, Verifier]) -> dict:
         signature = base64.b64decode(str(manifest.get("signature")), validate=True)
     except (binascii.Error, ValueError):
         raise _Forged("signature is not base64") from None
+    if base64.b64encode(signature).decode("ascii") != manifest.get("signature"):
+        # b64decode ignores the unused low bits of the last character: a respelled signature
+        # decodes to the same bytes, so it would verify over a manifest that was changed
+        raise _Forged("the signature is not in the form it was signed in")
     if not verifier.verify(canonical(body), signature):
         raise _Forged("the signature does not match the manifest")
     if body.get("manifest_version") != MANIFEST_VERSION:
@@ -181,28 +185,31 @@ def _read_line(name, number, raw: bytes, fmt: ExportFormat, ctx: dict, check: Ex
         return (name, number, None, str(exc)[:120] or type(exc).__name__)
 
 
-def _runs(seqs: list[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for seq in seqs:
-        if runs and runs[-1][1] == seq - 1:
-            runs[-1] = (runs[-1][0], seq)
-        else:
-            runs.append((seq, seq))
-    return runs
+def _gaps(present: list[int], first: int, last: int) -> list[tuple[int, int]]:
+    """The runs of [first, last] not in the sorted list present."""
+    gaps, expect = [], first
+    for seq in present + [last + 1]:
+        if seq > expect:
+            gaps.append((expect, seq - 1))
+        expect = max(expect, seq + 1)
+    return gaps
 
 
 def _check_sequence(entries: list, body: dict, check: ExportCheck) -> None:
     """Added, deleted, reordered and unlinked lines, from the sequence numbers lines carry."""
     first, last = body.get("first_seq"), body.get("last_seq")
-    expected = set(range(first, last + 1)) if isinstance(first, int) and isinstance(
-        last, int) else set()
+    bounded = isinstance(first, int) and isinstance(last, int)
+
+    def in_range(seq) -> bool:  # never a set of the range: a signed last_seq can be huge
+        return bounded and isinstance(seq, int) and first <= seq <= last
+
     flagged = {p.seq for p in check.problems if p.seq is not None}
     seen: dict[int, tuple] = {}
     ordered = []
     for name, number, rec, _why in entries:
         if rec is None:
             continue
-        if rec.seq not in expected:
+        if not in_range(rec.seq):
             check.problems.append(Problem("added", "sequence number outside the exported range",
                                           name, number, rec.seq))
         elif rec.seq in seen:
@@ -212,17 +219,17 @@ def _check_sequence(entries: list, body: dict, check: ExportCheck) -> None:
         else:
             seen[rec.seq] = (name, number, rec)
             ordered.append((name, number, rec))
-    missing = sorted(expected - set(seen))
+    accounted = set(seen)
     for index, (name, number, rec, why) in enumerate(entries):
         if rec is None:
-            guess = first + index if isinstance(first, int) else None
-            seq = guess if guess in missing else None
+            guess = first + index if bounded else None
+            seq = guess if in_range(guess) and guess not in accounted else None
             if seq is not None:
-                missing.remove(seq)
+                accounted.add(seq)
             check.problems.append(Problem("edited", f"line cannot be read ({why})",
                                           name, number, seq))
     file = body["files"][0]["name"] if body["files"] else None
-    for low, high in _runs(missing):
+    for low, high in _gaps(sorted(accounted), first, last) if bounded else ():
         what = f"event {low} is" if low == high else f"events {low}..{high} are"
         check.problems.append(Problem("deleted", f"{what} missing", file, None, low))
     for (_, _, before), (name, number, rec) in zip(ordered, ordered[1:]):

@@ -7,6 +7,8 @@ import yaml
 
 Path = tuple  # a key path such as ("entities", "EMAIL", "min_score")
 
+MAX_VALUES = 20_000  # a policy file holds hundreds; aliases must not multiply them past this
+
 
 class YamlProblem(ValueError):
     """The text is not valid YAML (or repeats a key); ``line`` is 1-based."""
@@ -25,7 +27,7 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
     try:
         node = loader.get_single_node()
         lines: dict[Path, int] = {}
-        value = _convert(loader, node, (), lines) if node is not None else None
+        value = _convert(loader, node, (), lines, [0]) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlProblem(mark.line + 1 if mark else 1, str(exc.problem or exc)) from exc
@@ -41,7 +43,12 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
     return value, lines
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict) -> Any:
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict,
+             count: list[int]) -> Any:
+    count[0] += 1
+    if count[0] > MAX_VALUES:  # "billion laughs": each alias repeats the whole anchored value
+        raise YamlProblem(node.start_mark.line + 1, f"the file expands to more than "
+                          f"{MAX_VALUES:,} values (aliases that repeat aliases?)")
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
@@ -51,9 +58,10 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict) 
                 raise YamlProblem(key_node.start_mark.line + 1, "keys must be plain scalars")
             if key in out:
                 raise YamlProblem(key_node.start_mark.line + 1, f"duplicate key {key!r}")
-            out[key] = _convert(loader, value_node, path + (key,), lines)
+            out[key] = _convert(loader, value_node, path + (key,), lines, count)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(loader, item, path + (i,), lines) for i, item in enumerate(node.value)]
+        return [_convert(loader, item, path + (i,), lines, count)
+                for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
