@@ -94,10 +94,11 @@ class Appliance:
     @cached_property
     def adapters(self):
         """The versioned LoRA adapter registry (activation is audited)."""
-        from .tuning import AdapterRegistry, adapters_dir
+        from .tuning import AdapterRegistry, Gate, adapters_dir
 
-        return AdapterRegistry(self.store, adapters_dir(self.settings), self.audit,
-                               self.settings.adapter_max_perplexity_rise)
+        gate = Gate(self.settings.adapter_max_perplexity_rise,
+                    self.settings.adapter_max_general_drop, self.settings.adapter_require_general)
+        return AdapterRegistry(self.store, adapters_dir(self.settings), self.audit, gate)
 
     @cached_property
     def answer_check(self):

@@ -29,6 +29,10 @@ class Settings:
     embedder_path: str = ""
     lora_adapter_path: str = ""
     adapter_max_perplexity_rise: float = 0.05
+    adapter_max_general_drop: float = 0.02
+    adapter_require_general: bool = False
+    general_eval_data: str = ""
+    general_eval_limit: int = 300
     refusal_bias: str = "auto"
     answer_check: str = "auto"
     calibration_min_refusal_accuracy: float = 0.8
@@ -103,6 +107,9 @@ class Settings:
             raise SettingsError(f"fusion must be rrf, dense or keyword, not {self.fusion!r}")
         if self.adapter_max_perplexity_rise < 0:
             raise SettingsError("adapter_max_perplexity_rise must not be negative")
+        if not 0 <= self.adapter_max_general_drop <= 1:
+            raise SettingsError("adapter_max_general_drop must be between 0 and 1 (a fraction: "
+                                "0.02 is 2 points of accuracy)")
         self.fixed_refusal_bias  # noqa: B018 - validates the format
         self.fixed_answer_check  # noqa: B018 - validates the format
         if not 0 <= self.calibration_min_refusal_accuracy <= 1:
@@ -126,7 +133,7 @@ class Settings:
                      "chat_queue_limit", "extract_cpu_seconds", "extract_wall_seconds",
                      "extract_max_text_mb", "extract_max_unzipped_mb", "extract_max_zip_entries",
                      "extract_max_zip_ratio", "extract_max_pdf_pages", "extract_max_pdf_objects",
-                     "extract_max_html_depth"):
+                     "extract_max_html_depth", "general_eval_limit"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive, not {getattr(self, name)}")
 

@@ -1,6 +1,8 @@
 """Adapter registry commands: adapters list | activate | deactivate."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from .common import print_json, services_from
 from .tune import actor_name
 
@@ -18,6 +20,13 @@ def register(sub) -> None:
     q.add_argument("--force", action="store_true", help="activate despite a regression")
     q.add_argument("--actor", default=None, help="who activates it (default: the OS user)")
     q.set_defaults(func=cmd_activate)
+    q = ad.add_parser("report", help="an adapter's quality report (from tune eval) as text, "
+                                     "JSON or a plot")
+    q.add_argument("version", help="adapter version (or 'latest')")
+    q.add_argument("--json", action="store_true", help="the stored report, as JSON")
+    q.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                   help="draw base against adapter into this PNG (needs matplotlib)")
+    q.set_defaults(func=cmd_report)
     q = ad.add_parser("deactivate", help="serve the base model alone (audited)")
     q.add_argument("--actor", default=None)
     q.set_defaults(func=cmd_deactivate)
@@ -50,9 +59,31 @@ def cmd_activate(args) -> int:
     print(f"active: v{info.version} {info.name} sha256 {info.sha256[:16]}…"
           + (" (forced despite: " + "; ".join(info.regressions) + ")"
              if args.force and info.regressions else ""))
+    if not info.metrics.get("general"):
+        print("warning: general capability (HellaSwag, MMLU) was not measured for this adapter; "
+              "`appliance tune eval --general-data DIR` measures it and the gate then judges it")
     if app.settings.lora_adapter_path:
         print("warning: the lora_adapter_path setting pins another adapter; the registry's "
               "active adapter is served only when that setting is empty")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from ..evaluation import format_report, plot_report
+    from ..tuning import TuningError
+
+    info = services_from(args).adapters.get(args.version)
+    if not info.metrics:
+        raise TuningError(f"adapter v{info.version} has no report yet (appliance tune eval "
+                          f"--adapter {info.version})")
+    report = {"version": info.version, "name": info.name, **info.metrics,
+              "regressions": list(info.regressions)}
+    if args.plot:
+        print(f"plot: {plot_report(info.metrics, args.plot, f'adapter v{info.version} {info.name}')}")
+    if args.json:
+        print_json(report)
+    elif not args.plot:
+        print(format_report(report))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Evaluation commands: eval retrieval (BEIR format), eval answers (grounded QA)."""
+"""Evaluation commands: eval retrieval (BEIR format), eval answers (grounded QA), eval general
+(HellaSwag, MMLU)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,6 +32,23 @@ def register(sub) -> None:
     a.add_argument("--json", action="store_true",
                    help="print the summary and every question's record as JSON")
     a.set_defaults(func=cmd_answers)
+    g = ev.add_parser("general", help="general-capability benchmarks (HellaSwag, MMLU) scored by "
+                                      "log-likelihood on the served model, like "
+                                      "lm-evaluation-harness")
+    g.add_argument("--data", required=True, type=Path,
+                   help="folder with hellaswag_val.jsonl and/or mmlu_redux.jsonl (and "
+                        "mmlu_dev.jsonl for MMLU exemplars); never shipped with the appliance")
+    g.add_argument("--adapter", default="none", help="registered adapter version, 'latest', "
+                   "'active' or 'none' (default: none, the base model)")
+    g.add_argument("--tasks", default=None, help="comma-separated: hellaswag,mmlu "
+                   "(default: those whose file is in --data)")
+    g.add_argument("--shots", type=int, default=None,
+                   help="exemplars per prompt (default: HellaSwag 10, MMLU 5)")
+    g.add_argument("--limit", type=int, default=None, help="score only the first N items "
+                   "of each task")
+    g.add_argument("--json", action="store_true",
+                   help="per task: acc, acc_norm, n and their 95%% intervals, items/s")
+    g.set_defaults(func=cmd_general)
 
 
 def cmd_retrieval(args) -> int:
@@ -42,13 +60,22 @@ def cmd_retrieval(args) -> int:
             raise NotFoundError(f"no such file: {path}")
     from ..services import build_services
 
-    metrics = evaluate_retrieval(settings_from(args), args.corpus, args.queries, args.qrels,
+    from ..evaluation import retrieval_history as hist
+
+    settings = settings_from(args)
+    metrics = evaluate_retrieval(settings, args.corpus, args.queries, args.qrels,
                                  build_services, progress=show_progress(args))
+    build = hist.build_of(settings, build_services(settings).embedder.model_hash)
+    previous = hist.record(settings.data_dir, build, hist.data_digest(
+        args.corpus, args.queries, args.qrels), metrics)
     if args.json:
-        print_json(metrics)
+        print_json({**metrics, "build": build, "previous": previous})
     else:
         for key, value in metrics.items():
             print(f"{key:>11}  {value}")
+        print(f"index build {build['id']} (kept in {settings.data_dir / hist.FILE})")
+        if previous:
+            print("\n".join(hist.format_comparison(previous, build, metrics)))
     return 0
 
 
@@ -70,4 +97,32 @@ def cmd_answers(args) -> int:
         print_json(result)
     else:
         print(format_answer_report(result, args.per_question))
+    return 0
+
+
+def cmd_general(args) -> int:
+    from ..engines import generator_path
+    from ..errors import NotFoundError
+    from ..evaluation import evaluate_general, format_general
+
+    if not args.data.is_dir():
+        raise NotFoundError(f"no such folder: {args.data}")
+    settings = settings_from(args)
+    lora = ""
+    if args.adapter not in ("none", ""):
+        from .common import services_from
+
+        adapters = services_from(args).adapters
+        info = adapters.active() if args.adapter == "active" else adapters.get(args.adapter)
+        if info is None:
+            raise NotFoundError("no adapter is active")
+        lora = info.path
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    results = evaluate_general(generator_path(settings), args.data, lora, tasks, args.shots,
+                               args.limit, settings.threads, progress=show_progress(args))
+    summary = {task: result.summary() for task, result in results.items()}
+    if args.json:
+        print_json({"adapter": args.adapter, "tasks": summary})
+    else:
+        print(format_general(summary))
     return 0

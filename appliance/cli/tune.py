@@ -50,8 +50,9 @@ def register(sub) -> None:
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_export)
 
-    v = tune.add_parser("eval", help="compare base and base+adapter: task metrics and "
-                                     "general-text perplexity; stores the result")
+    v = tune.add_parser("eval", help="compare base and base+adapter: task metrics, general "
+                                     "benchmarks, perplexity and speed; stores the quality "
+                                     "report the activation gate reads")
     v.add_argument("--adapter", required=True, help="adapter version (or 'latest')")
     v.add_argument("--dataset", default=None, help="prepared set whose eval split to use "
                                                    "(default: the one it was trained on)")
@@ -61,6 +62,12 @@ def register(sub) -> None:
     v.add_argument("--general-text", type=Path, default=None,
                    help="text for the perplexity regression check (default: bundled text)")
     v.add_argument("--limit", type=int, default=100, help="questions per task (default 100)")
+    v.add_argument("--general-data", type=Path, default=None,
+                   help="folder of general benchmarks (hellaswag_val.jsonl, mmlu_redux.jsonl) "
+                        "scored for base and adapter (default: the general_eval_data setting)")
+    v.add_argument("--general-limit", type=int, default=None,
+                   help="items per general benchmark (default: general_eval_limit, 300)")
+    v.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_eval)
 
@@ -154,7 +161,9 @@ def cmd_eval(args) -> int:
     app = services_from(args)
     report = evaluate_adapter(app, build_services, args.adapter, dataset=args.dataset, qa=args.qa,
                               corpus=args.corpus, general_text=args.general_text,
-                              limit=args.limit, progress=show_progress(args))
+                              limit=args.limit, progress=show_progress(args),
+                              general_data=args.general_data, general_limit=args.general_limit,
+                              measure_speed=not args.no_speed)
     if args.json:
         print_json(report)
     else:

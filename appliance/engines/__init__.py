@@ -9,6 +9,7 @@ Public surface (loaded on first use, so importing this package costs nothing):
     SpacyTagger           spaCy named entities for the PII engine
     model files           assemble_generator, check_models, generator_path, sha256_file
     remembered            a digest of model files, kept while the files are unchanged
+    LoglikScorer          llama-cpp-python: log-likelihood of continuations (benchmarks)
 """
 from importlib import import_module
 
@@ -17,6 +18,7 @@ _EXPORTS = {
     "BM25KeywordIndex": "keyword", "recover_keyword_dir": "keyword", "SpacyTagger": "ner",
     "assemble_generator": "model_files", "check_models": "model_files",
     "generator_path": "model_files", "sha256_file": "model_files", "remembered": "digests",
+    "LoglikScorer": "loglik",
 }
 __all__ = sorted(_EXPORTS)
 

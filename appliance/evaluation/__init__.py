@@ -6,6 +6,10 @@ Public surface (loaded on first use):
     evaluate_answers, format_answer_report  grounded answers against gold (answer_eval.py)
     evaluate_adapter, format_report       an adapter against the base (adapter_eval.py)
     feedback_formatter                    reviewed feedback as grounded training examples
+    evaluate_general, format_general      HellaSwag and MMLU by log-likelihood (general.py)
+    headline, plot_report                 the adapter quality report's rows and plot
+                                          (quality_report.py)
+    retrieval_history                     eval retrieval results per index build (module)
 """
 from importlib import import_module
 
@@ -13,11 +17,15 @@ _EXPORTS = {
     "evaluate_retrieval": "retrieval_eval", "evaluate_answers": "answer_eval",
     "format_answer_report": "answer_eval", "evaluate_adapter": "adapter_eval",
     "format_report": "adapter_eval", "feedback_formatter": "grounded_data",
+    "evaluate_general": "general", "format_general": "general",
+    "headline": "quality_report", "plot_report": "quality_report",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "retrieval_history"])
 
 
 def __getattr__(name: str):
+    if name == "retrieval_history":
+        return import_module(".retrieval_history", __name__)
     if name in _EXPORTS:
         return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

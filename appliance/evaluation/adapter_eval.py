@@ -21,6 +21,8 @@ from .answers import MARKER, AnswerRecord, summarize
 from .calibration import Probe, ProbingGenerator, at, calibrate, probe_chat
 from .comparison import balanced, corpus_app, make_generator, run_conditions
 from .grounded_data import load_clapnq
+from .quality_report import (REPORT_VERSION, format_general_change, format_speed,
+                             general_section, speed)
 
 QUESTION = re.compile(r"^Question: (.*)$", re.M)
 SOURCE = re.compile(r"^\[\d{1,2}\] \(.*?\) (.*)$", re.M)  # "[n] (label) text"
@@ -87,8 +89,11 @@ def _read_split(path: Path, limit: int) -> list[dict]:
 def evaluate_adapter(app: Any, build: Callable, version: str, dataset: str | None = None,
                      qa: Path | None = None, corpus: Path | None = None,
                      general_text: Path | None = None, limit: int = 100,
-                     progress: bool = False) -> dict:
-    """Measure, store the metrics on the registry row, and return the report."""
+                     progress: bool = False, general_data: Path | None = None,
+                     general_limit: int | None = None, measure_speed: bool = True) -> dict:
+    """Measure, store the quality report on the registry row, and return it. General
+    capability is measured when general_data (or the general_eval_data setting) names a
+    folder of benchmark files."""
     info = app.adapters.get(version)
     settings = app.settings
     model = str(generator_path(settings))
@@ -124,11 +129,22 @@ def evaluate_adapter(app: Any, build: Callable, version: str, dataset: str | Non
         if served != {"refusal_bias": 0.0, "min_relevance": None}:
             tasks[task]["adapter_uncalibrated"] = at(answered, 0.0)
     text = general_text.read_text(encoding="utf-8") if general_text else None
-    metrics = {"perplexity": perplexity_check(model, info.path, text, settings.threads),
+    metrics = {"report_version": REPORT_VERSION, "adapter_sha256": info.sha256,
+               "base_sha256": info.base_sha256,
+               "perplexity": perplexity_check(model, info.path, text, settings.threads),
                "tasks": tasks, "calibration": calibration,
                "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "limit": limit}
-    regressions = regression_reasons(metrics, app.adapters.max_perplexity_rise)
+    general_data = general_data or (Path(settings.general_eval_data)
+                                    if settings.general_eval_data else None)
+    if general_data is not None:
+        metrics["general"] = general_section(model, info.path, Path(general_data),
+                                             general_limit or settings.general_eval_limit,
+                                             settings.threads, progress=progress)
+    if measure_speed:
+        metrics["speed"] = {"base": speed(settings, model),
+                            "adapter": speed(settings, model, info.path)}
+    regressions = regression_reasons(metrics, app.adapters.gate)
     metrics["summary"] = _summary(metrics, regressions)
     chosen = calibration["chosen"]
     app.adapters.set_metrics(info.version, metrics,
@@ -147,6 +163,9 @@ def _qa_items(path: Path):
 
 def _summary(metrics: dict, regressions: list[str]) -> str:
     parts = [f"ppl {100 * metrics['perplexity']['rise']:+.1f}%"]
+    for task, result in (metrics.get("general") or {}).items():
+        change = result["change"]
+        parts.append(f"{task} {100 * change['diff']:+.1f} pts")
     for task, sides in metrics["tasks"].items():
         parts.append(f"{task} F1 {sides['base']['answer_f1']:.2f}→"
                      f"{sides['adapter']['answer_f1']:.2f}")
@@ -158,6 +177,13 @@ def format_report(report: dict) -> str:
     ppl = report["perplexity"]
     lines.append(f"  general-text perplexity  base {ppl['base']:.3f}  adapter "
                  f"{ppl['adapter']:.3f}  ({100 * ppl['rise']:+.2f}%)")
+    if report.get("general"):
+        lines.append("  general capability (paired on the same items)")
+        lines += ["  " + line for line in format_general_change(report["general"])]
+    else:
+        lines.append("  general capability: not measured (tune eval --general-data DIR)")
+    if report.get("speed"):
+        lines.append(format_speed(report["speed"]))
     for task, sides in report["tasks"].items():
         lines.append(f"  {task} ({sides['base']['questions']} questions)")
         lines.append("    " + "metric".ljust(20) + "base".rjust(10) + "adapter".rjust(10))

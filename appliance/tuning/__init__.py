@@ -7,8 +7,9 @@ inside the functions that need them, so importing this package stays cheap):
     prepare, load_manifest                training sets (dataset.py)
     TrainConfig, read_examples, train     peft LoRA training (trainer.py)
     export_and_register                   GGUF export, evaluation hand-off, registry (workflow.py)
-    AdapterRegistry, ActiveAdapter, regression_reasons, LiveAdapterGenerator
-    perplexity_check, tokenizer_for, adapters_dir, dataset_dir, run_dir
+    AdapterRegistry, ActiveAdapter, Gate, regression_reasons, report_numbers,
+    LiveAdapterGenerator
+    perplexity_check, GENERAL_TEXT, tokenizer_for, adapters_dir, dataset_dir, run_dir
 """
 from importlib import import_module
 
@@ -23,8 +24,10 @@ _EXPORTS = {
     "prepare": "dataset", "load_manifest": "dataset",
     "TrainConfig": "trainer", "read_examples": "trainer", "train": "trainer",
     "export_and_register": "workflow", "AdapterRegistry": "registry",
-    "ActiveAdapter": "registry", "regression_reasons": "registry",
+    "ActiveAdapter": "registry", "regression_reasons": "registry", "Gate": "registry",
+    "report_numbers": "registry",
     "LiveAdapterGenerator": "live", "perplexity_check": "perplexity",
+    "GENERAL_TEXT": "perplexity",
     "tokenizer_for": "tokens", "adapters_dir": "paths", "dataset_dir": "paths",
     "run_dir": "paths",
 }

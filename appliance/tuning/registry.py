@@ -63,22 +63,70 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def regression_reasons(metrics: dict, max_perplexity_rise: float) -> list[str]:
+@dataclass(frozen=True)
+class Gate:
+    """What `adapters activate` accepts (settings adapter_max_perplexity_rise,
+    adapter_max_general_drop, adapter_require_general)."""
+
+    max_perplexity_rise: float = 0.05
+    max_general_drop: float = 0.02
+    require_general: bool = False
+
+
+def regression_reasons(metrics: dict, gate: Gate | float = Gate()) -> list[str]:
     """Why an evaluated adapter must not be activated; [] when it may."""
+    gate = gate if isinstance(gate, Gate) else Gate(max_perplexity_rise=gate)
     if not metrics:
         return ["not evaluated (run `appliance tune eval`)"]
     reasons = []
     ppl = metrics.get("perplexity") or {}
-    if ppl.get("rise") is None or ppl["rise"] > max_perplexity_rise:
+    if ppl.get("rise") is None or ppl["rise"] > gate.max_perplexity_rise:
         rise = "unknown" if ppl.get("rise") is None else f"{100 * ppl['rise']:+.1f}%"
         reasons.append(f"general-text perplexity rose {rise} (limit "
-                       f"{100 * max_perplexity_rise:.0f}%)")
+                       f"{100 * gate.max_perplexity_rise:.0f}%)")
     for task, result in (metrics.get("tasks") or {}).items():
         base, adapted = result.get("base", {}), result.get("adapter", {})
         if adapted.get("answer_f1", 0.0) < base.get("answer_f1", 0.0):
             reasons.append(f"{task}: answer F1 fell from {base['answer_f1']:.3f} to "
                            f"{adapted['answer_f1']:.3f}")
+    general = metrics.get("general") or {}
+    for task, result in general.items():
+        reasons += _general_drop(task, result, gate.max_general_drop)
+    if gate.require_general and not general:
+        reasons.append("general capability not measured (tune eval --general-data DIR)")
     return reasons
+
+
+def _general_drop(task: str, result: dict, limit: float) -> list[str]:
+    """A drop beyond the limit that the paired interval says is not noise: the observed
+    change is below -limit and the whole 95% interval is below zero."""
+    change = result.get("change") or {}
+    diff, interval = change.get("diff"), change.get("interval")
+    if diff is None or interval is None:
+        return []
+    if diff < -limit and interval[1] < 0:
+        metric = change.get("metric", "accuracy")
+        return [f"{task}: {metric} fell {100 * -diff:.1f} points (95% interval "
+                f"{100 * interval[0]:+.1f} to {100 * interval[1]:+.1f}; limit "
+                f"{100 * limit:.0f} points)"]
+    return []
+
+
+def report_numbers(metrics: dict) -> dict:
+    """The quality report's headline numbers, as the activation event records them."""
+    out: dict = {}
+    if (metrics.get("perplexity") or {}).get("rise") is not None:
+        out["perplexity_rise"] = metrics["perplexity"]["rise"]
+    for task, result in (metrics.get("general") or {}).items():
+        change = result.get("change") or {}
+        out[task] = {"metric": change.get("metric"), "diff": change.get("diff"),
+                     "interval": change.get("interval"),
+                     "base": (result.get("base") or {}).get(change.get("metric") or "acc"),
+                     "adapter": (result.get("adapter") or {}).get(change.get("metric") or "acc")}
+    for task, sides in (metrics.get("tasks") or {}).items():
+        out[f"{task}_answer_f1"] = [sides.get("base", {}).get("answer_f1"),
+                                    sides.get("adapter", {}).get("answer_f1")]
+    return out
 
 
 def _now() -> str:
@@ -86,11 +134,11 @@ def _now() -> str:
 
 
 class AdapterRegistry:
-    def __init__(self, store, adapters_dir: Path, audit=None, max_perplexity_rise: float = 0.05):
+    def __init__(self, store, adapters_dir: Path, audit=None, gate: Gate | float = Gate()):
         self.store = store
         self.dir = Path(adapters_dir)
         self.audit = audit
-        self.max_perplexity_rise = max_perplexity_rise
+        self.gate = gate if isinstance(gate, Gate) else Gate(max_perplexity_rise=gate)
 
     def _info(self, row: AdapterTable) -> AdapterInfo:
         metrics = json.loads(row.metrics or "{}")
@@ -98,7 +146,7 @@ class AdapterRegistry:
                            row.data_sha256, row.created_by, row.created_at, bool(row.active),
                            json.loads(row.training or "{}"), metrics, row.activated_by,
                            row.activated_at,
-                           tuple(regression_reasons(metrics, self.max_perplexity_rise)),
+                           tuple(regression_reasons(metrics, self.gate)),
                            float(row.refusal_bias or 0.0), row.min_relevance)
 
     def register(self, gguf_file: Path, name: str, base_sha256: str, data_sha256: str | None,
@@ -212,4 +260,6 @@ class AdapterRegistry:
                                    "base_sha256": info.base_sha256,
                                    "data_sha256": info.data_sha256, "previous": previous,
                                    "forced": bool(force),
-                                   "regressions": list(info.regressions) if force else []})
+                                   "regressions": list(info.regressions) if force else [],
+                                   "report": report_numbers(info.metrics)
+                                   if action == "activate" else {}})

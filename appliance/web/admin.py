@@ -1,7 +1,8 @@
-"""Admin pages: users and roles, groups and members, collections and grants, the policy."""
+"""Admin pages: users and roles, groups and members, collections and grants, the policy, the
+adapters and their quality reports."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from .context import address, principal, services
 from .security import roles_required
@@ -10,8 +11,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _page(message: str | None = None, secret: str | None = None, status: int = 200):
+    from ..evaluation import headline
+
     directory = services().accounts.directory(principal())
-    return render_template("admin.html", d=directory, message=message, secret=secret), status
+    return render_template("admin.html", d=directory, message=message, secret=secret,
+                           adapters=services().adapters.list(), headline=headline), status
 
 
 def _back():
@@ -22,6 +26,14 @@ def _back():
 @roles_required("admin")
 def index():
     return _page()
+
+
+@bp.get("/adapters/<int:version>/report.json")
+@roles_required("admin")
+def adapter_report(version: int):
+    info = services().adapters.get(version)
+    return jsonify({"version": info.version, "name": info.name, "sha256": info.sha256,
+                    **info.metrics, "regressions": list(info.regressions)})
 
 
 @bp.post("/users")

@@ -132,7 +132,9 @@ def test_eval_retrieval_on_a_scifact_slice(tmp_path):
                     "".join("\t".join(r) + "\n" for r in qrels if r[0] in queries))
     out = json.loads(run(tmp_path / "d", "eval", "retrieval", "--corpus", str(corpus),
                          "--queries", str(qfile), "--qrels", str(qrel), "--json").stdout)
-    assert set(out) == {"ndcg@10", "recall@10", "recall@100", "mrr@10", "queries"}
+    assert set(out) == {"ndcg@10", "recall@10", "recall@100", "mrr@10", "queries", "build",
+                        "previous"}
+    assert out["previous"] is None and len(out["build"]["embedder_sha256"]) == 64
     assert out["queries"] == len(queries)
     assert out["ndcg@10"] > 0.6 and out["recall@100"] > 0.9
 

@@ -99,3 +99,36 @@ def test_health_readiness_and_metrics(world):
                  "appliance_time_to_first_token_seconds_count"):
         assert re.search(rf"^{name}[{{ ]", text, re.M), name
     assert re.search(r'^appliance_asks_total\{outcome="answered",worker="\d+"\} [1-9]', text, re.M)
+
+
+def test_the_admin_page_shows_each_adapters_quality_report(world, tmp_path):
+    adapters = world.services.adapters
+    gguf = tmp_path / "a.gguf"
+    gguf.write_bytes(b"an adapter file")
+    info = adapters.register(gguf, "grounded", "0" * 64, None, {}, "tester")
+    report = {"report_version": 1, "evaluated_at": "2026-12-06T09:00:00+00:00",
+              "perplexity": {"base": 21.3, "adapter": 21.6, "rise": 0.014},
+              "general": {"hellaswag": {"base": {"acc_norm": 0.41, "n": 300},
+                                        "adapter": {"acc_norm": 0.33, "n": 300},
+                                        "change": {"metric": "acc_norm", "diff": -0.08,
+                                                   "interval": [-0.12, -0.04], "n": 300}}},
+              "tasks": {"eval_split": {"base": {"answer_f1": 0.21, "citation_rate": 0.4},
+                                       "adapter": {"answer_f1": 0.48, "citation_rate": 0.9}}},
+              "speed": {"base": {"tokens_per_s": 45.2, "ttft_s": 0.41},
+                        "adapter": {"tokens_per_s": 43.0, "ttft_s": 0.44}}}
+    adapters.set_metrics(info.version, report)
+    admin = world.logged_in("admin")
+    page = admin.get("/admin").text
+    section = page[page.index('id="adapters"'):]
+    assert f"v{info.version} grounded" in section
+    assert "hellaswag acc_norm" in section and "0.410" in section and "0.330" in section
+    assert "eval_split answer f1" in section and "0.480" in section
+    assert "45.2" in section and "21.60" in section
+    assert "Activation refused unless forced" in section and "fell 8.0 points" in section
+    assert '<meter class="adapter"' in section
+    data = admin.get(f"/admin/adapters/{info.version}/report.json").get_json()
+    assert data["general"]["hellaswag"]["change"]["diff"] == -0.08
+    assert data["regressions"] and data["sha256"] == info.sha256
+    assert world.logged_in("audrey").get(f"/admin/adapters/{info.version}/report.json"
+                                         ).status_code == 403
+    assert admin.get("/admin/adapters/999/report.json").status_code == 404
