@@ -9,7 +9,8 @@ Runs HellaSwag 10-shot and 0-shot on the first N scored items of hellaswag_val.j
 then times raw prefill: for every item, the same token lists the scorer decoded (the item's
 context and each choice but its last token) fed to `Llama.eval` after the same shared prefix,
 with no logits but the last one. The ratio scoring / raw prefill is the issue's cost target
-(≤ 1.2). Published reference: Gemma 3 270M (pre-trained) HellaSwag 40.9, 10-shot.
+(≤ 1.2); `--logits-reference` also times the same prefill with every row's logits
+(`logits_all`, what lm-evaluation-harness's GGUF path asks llama.cpp for). Published reference: Gemma 3 270M (pre-trained) HellaSwag 40.9, 10-shot.
 """
 from __future__ import annotations
 
@@ -22,15 +23,18 @@ from _table import ROOT, report
 DATA = ROOT.parent / "shared" / "data" / "general"
 
 
-def raw_prefill(model: str, data: Path, task: str, shots: int, limit: int) -> tuple[float, int]:
-    """Seconds llama-cpp-python's own eval takes for the tokens the scorer decodes."""
+def raw_prefill(model: str, data: Path, task: str, shots: int, limit: int,
+                logits_all: bool = False) -> tuple[float, int]:
+    """Seconds llama-cpp-python's own eval takes for the tokens the scorer decodes (with
+    logits_all: every row's logits too, as lm-evaluation-harness's GGUF path needs)."""
     from llama_cpp import Llama
 
     from appliance.engines.loglik import LoglikScorer
     from appliance.evaluation import general as g
 
     helper = LoglikScorer(model, n_ctx=64)  # the tokenizer and the pair split only
-    llm = Llama(model, n_ctx=4096, n_batch=512, n_threads=2, n_threads_batch=2, verbose=False)
+    llm = Llama(model, n_ctx=4096, n_batch=512, n_threads=2, n_threads_batch=2, verbose=False,
+                logits_all=logits_all)
     items = g.load_task(data, task)
     work: list[tuple[list[int], list[list[int]]]] = []
     if task == "hellaswag":
@@ -70,6 +74,9 @@ def main() -> None:
     parser.add_argument("--mmlu", type=int, default=1000, help="items (0: skip)")
     parser.add_argument("--adapter", default="", help="a GGUF LoRA adapter to score with")
     parser.add_argument("--skip-prefill", action="store_true")
+    parser.add_argument("--logits-reference", action="store_true",
+                        help="also time prefill with every row's logits (llama-cpp-python's "
+                             "logits_all, the path lm-evaluation-harness's GGUF backend uses)")
     args = parser.parse_args()
 
     from appliance.engines.model_files import assemble_generator
@@ -88,17 +95,24 @@ def main() -> None:
         s = result.summary()
         raw = None if args.skip_prefill else raw_prefill(model, args.data, task, shots, limit)
         ratio = round(result.seconds / raw[0], 2) if raw else None
+        full = raw_prefill(model, args.data, task, shots, limit, True) \
+            if args.logits_reference else None
+        full_ratio = round(result.seconds / full[0], 2) if full else None
         pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
         norm = "" if s["acc_norm"] is None else (f"{pct(s['acc_norm'])} [{pct(s['acc_norm_interval'][0])}"
                                                   f", {pct(s['acc_norm_interval'][1])}]")
         rows.append((task, shots, s["n"], f"{pct(s['acc'])} [{pct(s['acc_interval'][0])}, "
                      f"{pct(s['acc_interval'][1])}]", norm, s.get("acc_macro", ""),
-                     s["items_per_s"], s["tokens_decoded"], raw and round(raw[0], 1), ratio))
+                     s["items_per_s"], s["tokens_decoded"], raw and round(raw[0], 1), ratio,
+                     full_ratio))
         results[f"{task}-{shots}shot"] = {**s, "raw_prefill_s": raw and raw[0],
                                           "raw_prefill_tokens": raw and raw[1],
-                                          "cost_ratio": ratio}
+                                          "cost_ratio": ratio,
+                                          "prefill_all_logits_s": full and full[0],
+                                          "cost_ratio_all_logits": full_ratio}
     report("general", rows, ("task", "shots", "n", "acc [95%]", "acc_norm [95%]", "acc_macro",
-                             "items/s", "tokens", "raw prefill s", "scoring/raw"),
+                             "items/s", "tokens", "raw prefill s", "scoring/raw",
+                             "scoring/prefill with all logits"),
            {"results": results, "published": {"hellaswag_10shot": 0.409},
             "adapter": args.adapter or None})
 

@@ -97,6 +97,9 @@ def test_a_wrecked_adapter_is_refused_and_forcing_it_is_audited(gated, capsys):
     assert "general capability (paired on the same items)" in text and "REGRESSION" in text
     assert main(base + ["adapters", "report", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["general"] == report["general"]
+    png = gated / "report.png"
+    assert main(base + ["adapters", "report", "2", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
 @pytest.mark.slow
