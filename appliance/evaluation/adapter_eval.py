@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..answering import STOP, AnswerCheck, ChatService, cited_numbers, is_refusal
 from ..engines import generator_path
 from ..tuning import TuningError, dataset_dir, perplexity_check, regression_reasons
-from .answers import MARKER, AnswerRecord, summarize
+from .answers import MARKER, AnswerRecord, figures_unsupported, summarize
 from .calibration import Probe, ProbingGenerator, at, calibrate, probe_chat
 from .comparison import balanced, corpus_app, make_generator, run_conditions
 from .grounded_data import load_clapnq
@@ -26,7 +26,8 @@ from .quality_report import (REPORT_VERSION, format_general_change, format_speed
 
 QUESTION = re.compile(r"^Question: (.*)$", re.M)
 SOURCE = re.compile(r"^\[\d{1,2}\] \(.*?\) (.*)$", re.M)  # "[n] (label) text"
-METRICS = ("answer_f1", "citation_rate", "refusal_accuracy", "false_refusal_rate")
+METRICS = ("answer_f1", "citation_rate", "refusal_accuracy", "false_refusal_rate",
+           "unsupported_figure_rate")
 
 
 def source_texts(prompt: str) -> list[str]:
@@ -54,9 +55,11 @@ def split_records(generator: Any, examples: Sequence[dict], max_tokens: int,
         started = time.perf_counter()
         text = "".join(generator.stream(ex["prompt"], max_tokens, STOP)).strip()
         answerable, references, sources = _split_example(ex)
-        records.append(AnswerRecord(answerable, references, text, is_refusal(text) or not text,
+        refused = is_refusal(text) or not text
+        records.append(AnswerRecord(answerable, references, text, refused,
                                     tuple(cited_numbers(text, sources)), sources,
-                                    time.perf_counter() - started))
+                                    time.perf_counter() - started,
+                                    not refused and _unsupported(text, ex["prompt"])))
     return records
 
 
@@ -75,8 +78,15 @@ def split_probes(probing: ProbingGenerator, examples: Sequence[dict], max_tokens
             check.relevance(question[-1], text, source_texts(ex["prompt"]))
         probes.append(Probe(answerable, references, math.inf if refused else probing.threshold,
                             text, tuple(cited_numbers(text, sources)), sources,
-                            time.perf_counter() - started, relevance))
+                            time.perf_counter() - started, relevance,
+                            _unsupported(text, ex["prompt"])))
     return probes
+
+
+def _unsupported(text: str, prompt: str) -> bool:
+    question = QUESTION.findall(prompt)
+    return figures_unsupported(text, question[-1] if question else "",
+                               " ".join(source_texts(prompt)))
 
 
 def _read_split(path: Path, limit: int) -> list[dict]:

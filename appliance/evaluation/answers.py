@@ -1,4 +1,5 @@
-"""Answer metrics: token F1 against reference answers, citation rate, refusal accuracy."""
+"""Answer metrics: token F1 against reference answers, citation rate, refusal accuracy,
+unsupported figures."""
 from __future__ import annotations
 
 import re
@@ -43,16 +44,28 @@ class AnswerRecord:
     cited: tuple[int, ...]  # valid [n] markers in the answer
     sources: int  # passages the prompt showed
     seconds: float = 0.0
+    unsupported: bool = False  # holds a figure neither the question nor the sources hold
+
+
+def figures_unsupported(answer: str, question: str, sources: str) -> bool:
+    """Whether the answer holds a figure (number, amount, date, code) that neither the question
+    nor the sources shown hold: the invented figure the support check exists to stop."""
+    from ..answering import units
+
+    return bool(units(answer) - units(question) - units(sources))
 
 
 def summarize(records: Sequence[AnswerRecord]) -> dict:
     """answer_f1: mean token F1 over answerable questions (a refusal scores 0);
     citation_rate: share of non-refusal answers, given sources, that cite one (None when no
     prompt had sources); refusal_accuracy: share of unanswerable questions refused;
-    false_refusal_rate: share of answerable questions refused."""
+    false_refusal_rate: share of answerable questions refused;
+    unsupported_figure_rate: share of non-refusal answers holding a figure that neither the
+    question nor the sources shown hold."""
     answerable = [r for r in records if r.answerable]
     unanswerable = [r for r in records if not r.answerable]
     answered = [r for r in records if not r.refused and r.sources]
+    shown = [r for r in records if not r.refused]
     f1 = [0.0 if r.refused else token_f1(r.answer, r.references) for r in answerable]
     return {
         "questions": len(records),
@@ -61,6 +74,8 @@ def summarize(records: Sequence[AnswerRecord]) -> dict:
         if answered else None,
         "refusal_accuracy": _mean([1.0 if r.refused else 0.0 for r in unanswerable]),
         "false_refusal_rate": _mean([1.0 if r.refused else 0.0 for r in answerable]),
+        "unsupported_figure_rate": _mean([1.0 if r.unsupported else 0.0 for r in shown])
+        if shown else None,
         "seconds_per_question": _mean([r.seconds for r in records]),
     }
 

@@ -32,7 +32,12 @@ from tqdm import tqdm
 
 from ..answering import REFUSAL_OPENING as OPENING
 from ..answering import cited_numbers, is_refusal
-from .answers import AnswerRecord, summarize
+from .answers import AnswerRecord, figures_unsupported, summarize
+
+
+def shown_text(answer: Any) -> str:
+    """The text of the passages an answer was given."""
+    return " ".join(getattr(h, "text", "") for h in answer.hits)
 
 GRID = tuple(x / 4 for x in range(-24, 25))  # candidate biases, -6 .. +6 logits
 # candidate least relevances; None: no answer check
@@ -61,6 +66,7 @@ class Probe:
     sources: int
     seconds: float = 0.0
     relevance: float | None = None  # of the forced answer's cited source to the question
+    unsupported: bool = False  # the forced answer holds a figure the sources do not
 
     def refused(self, bias: float, min_relevance: float | None = None) -> bool:
         if bias < self.threshold:
@@ -72,7 +78,8 @@ class Probe:
         refused = self.refused(bias, min_relevance)
         return AnswerRecord(self.answerable, self.references,
                             "" if refused else self.answer, refused,
-                            () if refused else self.cited, self.sources, self.seconds)
+                            () if refused else self.cited, self.sources, self.seconds,
+                            not refused and self.unsupported)
 
 
 class ProbingGenerator:
@@ -113,7 +120,8 @@ def probe_chat(chat: Any, probing: ProbingGenerator, items: Sequence[Any],
         threshold = math.inf if is_refusal(text) or not text else probing.threshold
         out.append(Probe(q.answerable, tuple(q.answers), threshold, text,
                          tuple(cited_numbers(text, len(answer.hits))), len(answer.hits),
-                         time.perf_counter() - started, answer.relevance))
+                         time.perf_counter() - started, answer.relevance,
+                         figures_unsupported(text, q.question, shown_text(answer))))
     return out
 
 

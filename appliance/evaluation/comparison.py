@@ -14,7 +14,8 @@ from tqdm import tqdm
 
 from ..answering import REFUSAL_OPENING, AnswerCheck, ChatService, cited_numbers
 from ..settings import Settings
-from .answers import AnswerRecord, summarize
+from .answers import AnswerRecord, figures_unsupported, summarize
+from .calibration import shown_text
 from .grounded_data import QAItem, load_clapnq
 from .retrieval_eval import corpus_files, read_jsonl
 
@@ -59,7 +60,9 @@ def answer_all(chat: ChatService, items: Sequence[QAItem], retrieval: bool,
         answer = chat.ask(q.question, retrieval=retrieval)
         records.append(AnswerRecord(q.answerable, q.answers, answer.answer, answer.refused,
                                     tuple(cited_numbers(answer.answer, len(answer.hits))),
-                                    len(answer.hits), time.perf_counter() - started))
+                                    len(answer.hits), time.perf_counter() - started,
+                                    figures_unsupported(answer.answer, q.question,
+                                                        shown_text(answer))))
     return records
 
 

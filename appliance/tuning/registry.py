@@ -89,6 +89,10 @@ def regression_reasons(metrics: dict, gate: Gate | float = Gate()) -> list[str]:
         if adapted.get("answer_f1", 0.0) < base.get("answer_f1", 0.0):
             reasons.append(f"{task}: answer F1 fell from {base['answer_f1']:.3f} to "
                            f"{adapted['answer_f1']:.3f}")
+        before, after = base.get("unsupported_figure_rate"), adapted.get("unsupported_figure_rate")
+        if before is not None and after is not None and after > before:
+            reasons.append(f"{task}: answers with unsupported figures rose from "
+                           f"{100 * before:.0f}% to {100 * after:.0f}%")
     general = metrics.get("general") or {}
     for task, result in general.items():
         reasons += _general_drop(task, result, gate.max_general_drop)
