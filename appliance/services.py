@@ -131,7 +131,15 @@ class Appliance:
             wait((redactor, generator))  # no half-built parts left loading
         return ChatService(self.settings, retriever, generator.result(),
                            redactor=redactor.result(), audit=self.audit,
-                           redactor_for=self.redactor_for, check=self.answer_check)
+                           redactor_for=self.redactor_for, check=self.answer_check,
+                           answer_log=self.answer_log)
+
+    @cached_property
+    def answer_log(self):
+        """Every answer with its passages, path and check: the quality audit's material."""
+        from .answering import AnswerLog
+
+        return AnswerLog(self.store, self.settings.audit_retention_days)
 
     @cached_property
     def redactors(self) -> RedactorPool:
@@ -195,7 +203,8 @@ class Appliance:
     def conversations(self):
         from .answering import ConversationService
 
-        return ConversationService(self.store, self.asking, lambda: self.redactor)
+        return ConversationService(self.store, self.asking, lambda: self.redactor,
+                                   self.answer_log)
 
     @cached_property
     def documents(self):

@@ -42,6 +42,8 @@ class Settings:
     max_answer_tokens: int = 200
     copy_answers: bool = False
     evidence_sentences: int = 2
+    answer_max_words: int = 120
+    advisor_min_failures: int = 30
     answer_min_evidence: float = 0.35
     answer_quote_refusals: float = 0.4
     answer_link_hosts: str = ""
@@ -133,7 +135,8 @@ class Settings:
                      "chat_queue_limit", "extract_cpu_seconds", "extract_wall_seconds",
                      "extract_max_text_mb", "extract_max_unzipped_mb", "extract_max_zip_entries",
                      "extract_max_zip_ratio", "extract_max_pdf_pages", "extract_max_pdf_objects",
-                     "extract_max_html_depth", "general_eval_limit"):
+                     "extract_max_html_depth", "general_eval_limit", "answer_max_words",
+                     "advisor_min_failures"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive, not {getattr(self, name)}")
 

@@ -8,12 +8,14 @@ Public surface:
     AskService, ChatService, ConversationService, AnswerCheck, FairQueue, Metrics
     SupportCheck, Support    are an answer's figures, dates, codes and names in its cited source?
     followups: Turn, rewrite, is_followup, history_from_messages, history_prompt, message_text
-    units                    a text's figures, dates and codes, normalised
+    units, content_words     a text's figures, dates and codes; its meaningful words
     Verdict, decide, quote, Evidence  what the check measured, the path it decides, a quote
     Answer, Citation, passage_label, CATEGORIES, citation_json
     prompts: Passage, build_prompt, cited_numbers, is_refusal, REFUSAL, REFUSAL_OPENING, STOP
+    AnswerLog, LoggedAnswer, LABELS      every answer kept for the quality audit
 """
 from .answer_check import AnswerCheck
+from .answer_log import LABELS, AnswerLog, LoggedAnswer
 from .ask_service import AskService
 from .conversations import CATEGORIES, ConversationService, citation_json
 from .evidence import Evidence
@@ -24,11 +26,11 @@ from .metrics import Metrics
 from .pipeline import Answer, ChatService, Citation, passage_label
 from .prompts import (REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt, cited_numbers,
                       is_refusal)
-from .support_check import Support, SupportCheck, units
+from .support_check import Support, SupportCheck, content_words, units
 from .verification import Verdict, decide, quote
 
-__all__ = ["Answer", "AnswerCheck", "AskService", "build_prompt", "CATEGORIES", "ChatService",
-           "Citation", "citation_json", "cited_numbers", "ConversationService", "decide",
+__all__ = ["Answer", "AnswerCheck", "AnswerLog", "AskService", "LABELS", "LoggedAnswer", "build_prompt", "CATEGORIES", "ChatService",
+           "Citation", "citation_json", "cited_numbers", "content_words", "ConversationService", "decide",
            "Evidence", "FairQueue", "history_from_messages", "history_prompt", "is_followup",
            "is_refusal", "message_text", "Metrics", "Passage", "passage_label", "quote", "REFUSAL",
            "REFUSAL_OPENING", "rewrite", "STOP", "Support", "SupportCheck", "Turn", "units",

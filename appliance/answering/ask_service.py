@@ -58,7 +58,7 @@ class AskService:
     def start(self, principal: Principal, question: str, collections: Iterable[str] | None = None,
               retrieval: bool = True, scope: str | None = None, source: str | None = None,
               gone: Callable[[], bool] | None = None, history: Sequence[Turn] = (),
-              style: str = "") -> "AskStream":
+              style: str = "", channel: str = "api") -> "AskStream":
         """`history`: earlier turns of the conversation (follow-ups are read with them);
         `style`: a caller's note on tone and format."""
         question = (question or "").strip()
@@ -77,7 +77,7 @@ class AskService:
         allowed = self.allowed(principal, collections)
         self.queue.check_capacity()
         stream = AskStream(self, principal, question, allowed, retrieval, scope, source, gone)
-        stream.history, stream.style = tuple(history), style
+        stream.history, stream.style, stream.channel = tuple(history), style, channel
         return stream
 
 
@@ -97,6 +97,7 @@ class AskStream:
         self.sent_tokens = 0
         self.history: tuple[Turn, ...] = ()
         self.style = ""
+        self.channel = "api"  # web | api: recorded in the answer log
 
     def __iter__(self) -> Iterator[tuple[str, dict]]:
         svc, t0 = self.service, time.monotonic()
@@ -110,7 +111,7 @@ class AskStream:
             chat_events = svc.chat_factory().ask_stream(
                 self.question, collections=self.allowed, actor=self.principal.username,
                 retrieval=self.retrieval, scope=self.scope, history=self.history,
-                style=self.style)
+                style=self.style, channel=self.channel)
             answer = None
             for item in chat_events:
                 if isinstance(item, str):

@@ -63,8 +63,10 @@ def citation_json(c: Any, with_text: bool) -> dict:
 class ConversationService:
     """Conversations belong to one user; nobody else can list, read or change them."""
 
-    def __init__(self, store: Store, asking: AskService, redactor_factory: Callable[[], Any]):
+    def __init__(self, store: Store, asking: AskService, redactor_factory: Callable[[], Any],
+                 answer_log: Any = None):
         self.store, self.asking, self.redactor_factory = store, asking, redactor_factory
+        self.answer_log = answer_log  # web answers are tied to their message (and feedback)
 
     # -- reading --------------------------------------------------------------------------
     def page(self, principal: Principal, conversation_id: int | None = None) -> ChatPage:
@@ -100,7 +102,8 @@ class ConversationService:
             collections: Iterable[str] | None = None, source: str | None = None,
             gone: Callable[[], bool] | None = None) -> Iterator[tuple[str, dict]]:
         """Validate and enqueue now (errors raise here), then return the event stream."""
-        stream = self.asking.start(principal, question, collections, source=source, gone=gone)
+        stream = self.asking.start(principal, question, collections, source=source, gone=gone,
+                                   channel="web")
         now = time.time()
         with self.store.session() as sess:
             if conversation_id is not None:
@@ -160,6 +163,8 @@ class ConversationService:
                                                 [citation_json(c, False)
                                                  for c in answer.citations], "done",
                                                 answer.path, answer.reason)
+                if self.answer_log is not None:
+                    self.answer_log.link_message(getattr(answer, "log_id", None), message_id)
                 status = "done"
                 yield "done", {"message_id": message_id, "answer": answer.answer,
                                "refused": answer.refused, "path": answer.path,

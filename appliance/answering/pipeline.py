@@ -16,6 +16,7 @@ from ..audit import ASK, ask_details
 from ..knowledge import Hit, HybridRetriever
 from ..settings import Settings
 from .answer_check import AnswerCheck
+from .answer_log import answer_row
 from .copying import CopyConstraint
 from .evidence import EvidenceFinder
 from .followups import Turn, history_prompt, rewrite
@@ -50,6 +51,10 @@ class Answer:
     path: str = "generated"  # generated | quoted | refused
     reason: str = ""         # why an answer was quoted or refused
     verdict: Verdict | None = None  # what the check measured (evaluation replays it)
+    retrieved: list[Hit] = field(default_factory=list)  # every hit, before evidence selection
+    shown_texts: list[str] = field(default_factory=list)  # the passages as the prompt showed them
+    log_id: int | None = None  # its row in the answer log
+    context_tokens: int = 0  # tokens of the passages in the prompt
 
     def to_json(self) -> dict:
         return {"answer": self.answer,
@@ -76,7 +81,7 @@ class ChatService:
                  redactor: Any = None, audit: Any = None,
                  redactor_for: Callable[[str], Any] | None = None,
                  check: AnswerCheck | None = None, support: SupportCheck | None = None,
-                 evidence: EvidenceFinder | None = None):
+                 evidence: EvidenceFinder | None = None, answer_log: Any = None):
         """`redactor` guards prompt and output; `redactor_for(collection)` guards context;
         `check` measures each answer's relevance and, while it serves a threshold, holds the
         answer back until it is complete and replaces an irrelevant one by the refusal;
@@ -93,6 +98,7 @@ class ChatService:
         self.redactor = redactor
         self.audit = audit
         self.check = check
+        self.answer_log = answer_log
 
     def ask(self, question: str, collections: Iterable[str] | None = None,
             actor: str | None = None, **kw: Any) -> Answer:
@@ -106,13 +112,14 @@ class ChatService:
     def ask_stream(self, question: str, collections: Iterable[str] | None = None,
                    actor: str | None = None, retrieval: bool = True,
                    scope: str | None = None, history: Sequence[Turn] = (),
-                   style: str = "") -> Iterator[str | Answer]:
+                   style: str = "", channel: str = "cli") -> Iterator[str | Answer]:
         """Yield answer text pieces as they are generated, then the final Answer.
 
         `history`: the conversation's earlier turns (oldest first). A follow-up ("and who
         approves it?") is searched for with the earlier question's words, and the model sees
         the previous question and answer; a new topic is searched for on its own. `style`: a
-        caller's note on tone and format (the API's system message), framed in the prompt."""
+        caller's note on tone and format (the API's system message), framed in the prompt.
+        `channel` (web, api, cli) is recorded with the answer in the answer log."""
         t0 = time.perf_counter()
         counts: Counter = Counter()
         question = self._redact(question, "prompt", scope, counts)
@@ -120,6 +127,7 @@ class ChatService:
         query = rewrite(question, history)  # the question itself unless it is a follow-up
         earlier = history_prompt(history) if query != question else ""
         hits = self.retriever.search(query, collections=collections).hits if retrieval else []
+        retrieved = list(hits)
         t_retrieved = time.perf_counter()
         passages = [Passage(passage_label(h), without_markers(self._redact(
             h.text, "context", scope, counts, h.collection))) for h in hits]
@@ -190,7 +198,12 @@ class ChatService:
         answer.timings_ms["check"] = round(check_ms, 1)
         answer.verdict = verdict
         answer.path, answer.reason = ("refused" if answer.refused else path), reason
+        answer.retrieved = retrieved
+        answer.shown_texts = [p.text for p in shown[:built.used]]
+        if answer.shown_texts and self.answer_log is not None:
+            answer.context_tokens = self.generator.count_tokens("\n".join(answer.shown_texts))
         self._audit(question, answer, actor, collections)
+        self._log(question, answer, actor, collections, channel)
         yield answer
 
     def _constraint(self, passages: list[Passage]) -> CopyConstraint | None:
@@ -245,6 +258,15 @@ class ChatService:
         result = redactor.redact(text, path, scope=scope)
         counts.update(result.counts)
         return result.text
+
+    def _log(self, question: str, answer: Answer, actor: str | None,
+             collections: Iterable[str] | None, channel: str) -> None:
+        if self.answer_log is None:
+            return
+        answer.log_id = self.answer_log.record(answer_row(
+            question, answer, channel, actor, collections,
+            getattr(self.generator, "model_sha256", None),
+            getattr(self.generator, "adapter_sha256", None)))
 
     def _audit(self, question: str, answer: Answer, actor: str | None,
                collections: Iterable[str] | None) -> None:

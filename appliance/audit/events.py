@@ -90,6 +90,8 @@ RETENTION_PRUNE = _r(EventType("audit.prune", "Audit events pruned", (6003, 4)))
 KEY_ROTATE = _r(EventType("audit.key.rotate", "Audit key rotated", (6003, 3)))
 HOLD_SET = _r(EventType("audit.hold.set", "Legal hold placed", (6003, 1)))
 HOLD_RELEASE = _r(EventType("audit.hold.release", "Legal hold released", (6003, 4)))
+QUALITY_ADVISE = _r(EventType("quality.advise", "Quality advice computed", (6003, 2)))
+QUALITY_LABEL = _r(EventType("quality.label", "Answer labelled in review", (6003, 3)))
 del _r
 
 

@@ -16,7 +16,8 @@ from .common import close_services
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main", "run"]
 
-COMMAND_MODULES = ("core", "docs", "eval", "pii", "audit", "serve", "users", "tune", "adapters")
+COMMAND_MODULES = ("core", "docs", "eval", "pii", "audit", "serve", "users", "tune", "adapters",
+                   "quality")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -166,6 +166,15 @@ def cmd_prune(args: argparse.Namespace) -> int:
     result = prune(log, actor=_actor(), dry_run=args.dry_run, source="cli")
     log.close()
     print(result.message())
+    if not args.dry_run:  # the answer log follows the same retention
+        import time
+
+        from .common import services_from
+
+        app = services_from(args)
+        days = app.settings.audit_retention_days
+        removed = app.answer_log.prune(time.time() - days * 86400)
+        print(f"answer log: {removed} answer(s) older than {days} days removed")
     return 0
 
 

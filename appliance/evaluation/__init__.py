@@ -1,5 +1,6 @@
 """Evaluation: retrieval metrics (BEIR format), grounded-answer data, adapter evaluation and
-refusal calibration, the four-way RAG / LoRA comparison.
+refusal calibration, the four-way RAG / LoRA comparison, general-capability benchmarks, the
+failure audit over the answer log and the RAG-or-fine-tune advisor.
 
 Public surface (loaded on first use):
     evaluate_retrieval                    BEIR-format retrieval quality (retrieval_eval.py)
@@ -10,6 +11,9 @@ Public surface (loaded on first use):
     headline, plot_report                 the adapter quality report's rows and plot
                                           (quality_report.py)
     retrieval_history                     eval retrieval results per index build (module)
+    QualityService, parse_since           the failure audit, advice, review queue (quality.py)
+    format_advice, failure_mix            the advice as text; the mix of labelled failures
+    prelabel, Rules                       automatic pre-labels (prelabels.py)
 """
 from importlib import import_module
 
@@ -19,6 +23,8 @@ _EXPORTS = {
     "format_report": "adapter_eval", "feedback_formatter": "grounded_data",
     "evaluate_general": "general", "format_general": "general",
     "headline": "quality_report", "plot_report": "quality_report",
+    "QualityService": "quality", "parse_since": "quality", "format_advice": "advisor",
+    "failure_mix": "advisor", "prelabel": "prelabels", "Rules": "prelabels",
 }
 __all__ = sorted([*_EXPORTS, "retrieval_history"])
 

@@ -3,7 +3,8 @@ PostgreSQL through psycopg 3 in production).
 
 Public surface:
     Store(settings)      engine, sessions, migrations (Alembic)
-    the tables           documents and chunks, accounts and conversations, adapters, audit
+    the tables           documents and chunks, accounts and conversations, adapters, audit,
+                         the answer log
 """
 from .account_tables import (
                              ROLES,
@@ -20,11 +21,12 @@ from .account_tables import (
                              UserTable,
 )
 from .adapter_tables import AdapterTable
+from .quality_tables import AnswerLogTable
 from .audit_tables import AuditEventTable
 from .db import Store
 from .tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
 
-__all__ = ["ROLES", "AdapterTable", "ApiTokenTable", "AuditEventTable", "ChunkTable",
+__all__ = ["ROLES", "AdapterTable", "AnswerLogTable", "ApiTokenTable", "AuditEventTable", "ChunkTable",
            "CollectionTable", "ConversationTable", "DocumentTable", "FeedbackTable",
            "GrantTable", "GroupTable", "IngestJobTable", "MembershipTable", "MessageTable",
            "SessionTable", "Store", "ThrottleTable", "UserTable", "utcnow"]

@@ -104,7 +104,9 @@ def test_a_store_at_head_is_not_migrated_again_and_an_old_one_is(tmp_path):
         conn.execute(text("UPDATE alembic_version SET version_num = '0005_answer_calibration'"))
         conn.execute(text("ALTER TABLE messages DROP COLUMN path_reason"))
         conn.execute(text("ALTER TABLE messages DROP COLUMN path"))
+        conn.execute(text("DROP TABLE answer_log"))
     assert not store._at_head()
     store.migrate()
     assert store._at_head()
     assert "path" in {c["name"] for c in inspect(store.engine).get_columns("messages")}
+    assert "suggestion" in {c["name"] for c in inspect(store.engine).get_columns("answer_log")}

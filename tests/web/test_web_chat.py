@@ -90,6 +90,22 @@ def test_feedback_is_stored_for_evaluation_and_tuning(world):
                             .where(FeedbackTable.message_id == mid)).all() == [1]
 
 
+def test_every_web_answer_is_logged_with_its_passages_and_the_users_vote(world):
+    carol = world.logged_in("carol")
+    done = done_event(carol.ask("What is the minimum password length?"))
+    [logged] = [e for e in world.services.answer_log.entries(last=20)
+                if e.message_id == done["message_id"]]
+    assert (logged.channel, logged.actor, logged.path) == ("web", "carol", done["path"])
+    assert logged.answer == done["answer"] and "password" in logged.question
+    assert logged.retrieved and all("score" in h for h in logged.retrieved)
+    assert logged.shown and logged.timings["total"] > 0 and logged.feedback is None
+    assert logged.collections == "handbook,notes"
+    carol.post(f"/chat/messages/{done['message_id']}/feedback",
+               json={"rating": "down", "category": "wrong_tone"})
+    again = world.services.answer_log.get(logged.id)
+    assert again.feedback["rating"] == "down" and again.human_label == "wrong_tone"
+
+
 def test_bad_questions_get_clear_errors(world):
     carol = world.logged_in("carol")
     assert carol.post("/chat/ask", json={"question": "  "}).status_code == 400

@@ -43,7 +43,7 @@ def test_models_and_auth(world, api):
     assert forged.status_code == 401
 
 
-def test_chat_completion_with_citations_in_the_extension_field(api):
+def test_chat_completion_with_citations_in_the_extension_field(world, api):
     body = {"model": "appliance", "messages": [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "What is the minimum length for my hospital password?"}]}
@@ -58,6 +58,9 @@ def test_chat_completion_with_citations_in_the_extension_field(api):
     assert set(ext["collections"]) == {"handbook", "notes"} and ext["retrieval"] is True
     assert ext["path"] in ("generated", "quoted"), ext["reason"]  # either way: the source
     assert ext["answer"] == data["choices"][0]["message"]["content"]
+    logged = world.services.answer_log.entries(last=1)[0]  # kept for the quality audit
+    assert (logged.channel, logged.actor) == ("api", "carol")
+    assert logged.answer == ext["answer"] and logged.message_id is None
 
 
 def test_a_misread_figure_reaches_the_api_as_a_quote_never_as_written(api):
