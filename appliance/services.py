@@ -135,6 +135,13 @@ class Appliance:
                            answer_log=self.answer_log)
 
     @cached_property
+    def quality(self):
+        """The failure audit, the advice and the review queue over the answer log."""
+        from .evaluation import QualityService
+
+        return QualityService(self)
+
+    @cached_property
     def answer_log(self):
         """Every answer with its passages, path and check: the quality audit's material."""
         from .answering import AnswerLog

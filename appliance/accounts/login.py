@@ -45,6 +45,11 @@ class Principal:
     def can_audit(self) -> bool:
         return self.role in ("admin", "auditor")
 
+    @property
+    def can_review(self) -> bool:
+        """Label answers in the review queue and see the quality audit."""
+        return self.role in ("admin", "reviewer")
+
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

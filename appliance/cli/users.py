@@ -19,7 +19,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_list)
     p = u.add_parser("add", help="create a user (prints a generated password once)")
     p.add_argument("username")
-    p.add_argument("--role", default="user", choices=("admin", "auditor", "user"))
+    p.add_argument("--role", default="user", choices=("admin", "auditor", "reviewer", "user"))
     p.add_argument("--group", action="append", default=[], help="add to a group (repeatable)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=cmd_add)
@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_passwd)
     p = u.add_parser("role", help="change a user's role")
     p.add_argument("username")
-    p.add_argument("role", choices=("admin", "auditor", "user"))
+    p.add_argument("role", choices=("admin", "auditor", "reviewer", "user"))
     p.set_defaults(func=cmd_role)
     for name, disabled in (("disable", True), ("enable", False)):
         p = u.add_parser(name, help=f"{name} a user" + (" (sessions and tokens stop at once)"

@@ -101,6 +101,13 @@ class QualityService:
                          "paths": _paths(chosen)}
         return out
 
+    def mix_svg(self, weeks: int = 12) -> str:
+        """The labelled failures by week and kind, as an SVG the appliance serves itself."""
+        from .mix_plot import mix_svg, weekly_mix
+
+        return mix_svg(weekly_mix(self.log.entries(last=None, since=time.time()
+                                                   - weeks * 7 * 86400), weeks))
+
     # -- the review queue ----------------------------------------------------------------
 
     def queue(self, limit: int = 50) -> list[LoggedAnswer]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .tables import Base
 
-ROLES = ("admin", "auditor", "user")
+ROLES = ("admin", "auditor", "reviewer", "user")
 
 
 class UserTable(Base):

@@ -1,4 +1,5 @@
-"""The web edge: blueprints for login, chat, documents, admin, audit, ops and the OpenAI API.
+"""The web edge: blueprints for login, chat, documents, admin, audit, quality, ops and the
+OpenAI API.
 
 Views read the request, call one service method, and render. Everything else here is HTTP:
 identity from cookie or bearer token, CSRF, security headers, error pages.
@@ -20,10 +21,10 @@ def when(epoch: float | None) -> str:
 
 
 def register_web(app: Flask) -> None:
-    from . import admin, audit, auth, chat, documents, errors, openai_api, ops, security
+    from . import admin, audit, auth, chat, documents, errors, openai_api, ops, quality, security
 
     app.add_template_filter(when)
     security.install(app)
     errors.install(app)
-    for module in (auth, chat, documents, admin, audit, ops, openai_api):
+    for module in (auth, chat, documents, admin, audit, quality, ops, openai_api):
         app.register_blueprint(module.bp)

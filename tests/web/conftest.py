@@ -22,6 +22,7 @@ USERS = {  # name: (role, groups)
     "bob": ("user", ("beta-team",)),
     "carol": ("user", ("staff",)),
     "audrey": ("auditor", ("staff",)),
+    "rita": ("reviewer", ("staff",)),
     "nobody": ("user", ()),
 }
 
@@ -104,6 +105,7 @@ def live(tmp_path_factory, embedder, model_dir):
     access.set_grant(None, "staff", "default", "write")
     access.set_member(None, "staff", "admin", True)
     services.accounts.create_user(None, "reader", "user", PASSWORD, ("staff",))
+    services.accounts.create_user(None, "rita", "reviewer", PASSWORD, ("staff",))
     # The finance note: readable by the finance group only (the treasurer), not by `reader`.
     access.create_group(None, "finance")
     access.set_grant(None, "finance", "finance", "read")

@@ -221,3 +221,45 @@ def test_checked_answers_follow_ups_and_access_in_the_browser(live, browser):
     shot(browser, "09-not-in-the-documents")
     assert "Not in the documents" in denied.text
     assert "210,000" not in denied.text and "240,000" not in denied.text
+
+
+@pytest.mark.slow
+def test_a_reviewer_labels_and_corrects_in_the_queue_and_sees_the_quality_plot(live, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _login(browser, live.url, "reader")  # an ordinary user: no Quality menu, no queue
+    assert not browser.find_elements(By.LINK_TEXT, "Quality")
+    browser.get(live.url + "/quality/review")
+    assert "may not open this page" in browser.find_element(By.TAG_NAME, "main").text
+    browser.find_element(By.ID, "logout").click()
+    _wait(browser, lambda d: "/login" in d.current_url)
+
+    _login(browser, live.url, "rita")
+    _ask(browser, "Who approves annual leave requests?")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "li.msg.assistant:not(.pending)"),
+          180)
+    browser.find_element(By.LINK_TEXT, "Quality").click()
+    _wait(browser, lambda d: d.find_elements(By.ID, "open-review"))
+    browser.find_element(By.ID, "open-review").click()
+    _wait(browser, lambda d: d.find_elements(By.ID, "review-form"))
+    while "Who approves annual leave" not in browser.find_element(By.ID, "review-question").text:
+        browser.find_element(By.ID, "review-accept").click()  # earlier answers: as suggested
+        _wait(browser, lambda d: d.find_elements(By.ID, "review-done"))
+    assert browser.find_element(By.CSS_SELECTOR, "ol.sources li").text
+    shot(browser, "10-review")
+    Select(browser.find_element(By.ID, "review-label")).select_by_value("wrong_tone")
+    browser.find_element(By.ID, "review-correction").send_keys(
+        "Annual leave requests are approved by your line manager [1].")
+    browser.find_element(By.ID, "review-edit").click()
+    _wait(browser, lambda d: d.find_elements(By.ID, "review-done"))
+    assert "wrong_tone (edited)" in browser.find_element(By.ID, "review-done").text
+
+    browser.get(live.url + "/quality")
+    _wait(browser, lambda d: d.execute_script(
+        "const i = document.getElementById('mix-plot'); return i.complete && i.naturalWidth"))
+    assert "wrong tone" in browser.find_element(By.ID, "mix").text
+    assert "knowledge update frequency" in browser.find_element(By.ID, "decision-table").text
+    shot(browser, "11-quality")
+    _no_csp_violations(browser)
+    _only_same_origin_requests(browser, live.url)
