@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 from ..errors import InvalidRequest, NotFoundError
 from ..store import AnswerLogTable, FeedbackTable, Store
 
-CHANNELS = ("web", "api", "cli", "eval")
+CHANNELS = ("web", "api", "cli", "eval", "synth")  # synth: pairs made for training
 LABELS = ("wrong_fact", "wrong_format", "wrong_tone", "wrong_reasoning", "retrieval_miss",
           "correct", "other")
 REVIEWS = ("pending", "accepted", "edited", "rejected")
@@ -143,9 +143,12 @@ class AnswerLog:
 
     def entries(self, last: int | None = None, since: float | None = None,
                 collection: str | None = None, ids: Sequence[int] | None = None,
-                review: str | None = None) -> list[LoggedAnswer]:
+                review: str | None = None, channels: Sequence[str] | None = None
+                ) -> list[LoggedAnswer]:
         """Newest `last` answers (oldest first), filtered; with the asker's feedback."""
         query = select(AnswerLogTable)
+        if channels is not None:
+            query = query.where(AnswerLogTable.channel.in_(list(channels)))
         if since is not None:
             query = query.where(AnswerLogTable.created_at >= since)
         if collection:

@@ -45,6 +45,9 @@ def register(sub) -> None:
     q.add_argument("--reject", action="store_true", help="reject the answer as review material")
     q.add_argument("--reviewer", default=None, help="who labels (default: the OS user)")
     q.set_defaults(func=cmd_label)
+    q = rv.add_parser("stats", help="how synthetic pairs fared in review (acceptance rate)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_stats)
     q = rv.add_parser("export", help="corrected answers as a `tune prepare --feedback` file")
     q.add_argument("--out", type=Path, required=True)
     q.set_defaults(func=cmd_export)
@@ -141,6 +144,21 @@ def cmd_label(args) -> int:
     entry = QualityService(services_from(args)).label(args.id, args.label, reviewer, review,
                                                       args.correction)
     print(f"answer {entry.id}: {entry.label} ({entry.review})")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from ..evaluation import QualityService
+
+    stats = QualityService(services_from(args)).synthetic_acceptance()
+    if args.json:
+        print_json(stats)
+        return 0
+    rate = stats["acceptance_rate"]
+    print(f"synthetic pairs: {stats['reviewed']} reviewed ({stats['accepted']} accepted "
+          f"unedited, {stats['edited']} edited, {stats['rejected']} rejected), "
+          f"{stats['pending']} waiting; acceptance "
+          + ("n/a" if rate is None else f"{100 * rate:.0f}%"))
     return 0
 
 

@@ -18,11 +18,21 @@ def register(sub) -> None:
                    help="prompt/completion or chat-messages records (repeatable)")
     q.add_argument("--feedback", action="append", default=[], type=Path, metavar="JSONL",
                    help="reviewed feedback: {question, context?, corrected_answer} (repeatable)")
+    q.add_argument("--reviewed", action="store_true",
+                   help="add the synthetic pairs accepted or edited in the review queue")
     q.add_argument("--name", default="default", help="training set name (default: default)")
     q.add_argument("--eval-fraction", type=float, default=0.1)
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_prepare)
+
+    y = tune.add_parser("synthesize", help="make question/answer pairs from a collection's own "
+                                           "chunks and send each to the review queue")
+    y.add_argument("--collection", required=True)
+    y.add_argument("--n", type=int, default=100, help="pairs to make (default 100)")
+    y.add_argument("--seed", type=int, default=0)
+    y.add_argument("--json", action="store_true")
+    y.set_defaults(func=cmd_synthesize)
 
     t = tune.add_parser("train", help="train a LoRA adapter on the base model (CPU by default)")
     t.add_argument("--dataset", default="default", help="a prepared training set")
@@ -82,9 +92,11 @@ def cmd_prepare(args) -> int:
     from ..evaluation import feedback_formatter
     from ..tuning import dataset_dir, prepare, tokenizer_for
 
-    if not args.input and not args.feedback:
-        raise ApplianceError("give at least one --input or --feedback file")
+    if not args.input and not args.feedback and not args.reviewed:
+        raise ApplianceError("give at least one --input or --feedback file, or --reviewed")
     app = services_from(args)
+    if args.reviewed:
+        args.feedback = [*args.feedback, _reviewed_file(app, args.name)]
     fmt = None
     if args.feedback:
         tok = tokenizer_for(str(assemble_generator(app.settings)))
@@ -104,6 +116,43 @@ def cmd_prepare(args) -> int:
         print(f"  {err}")
     for warning in result.warnings:
         print(f"warning: {warning}")
+    return 0
+
+
+def _reviewed_file(app, name: str) -> Path:
+    """The accepted and edited synthetic pairs as a --feedback file beside the data sets."""
+    import json
+
+    from ..errors import ApplianceError
+    from ..evaluation import QualityService
+    from ..tuning import dataset_dir
+
+    pairs = QualityService(app).reviewed_pairs()
+    if not pairs:
+        raise ApplianceError("no reviewed synthetic pairs yet (appliance tune synthesize, then "
+                             "accept or edit them in the review queue)")
+    path = dataset_dir(app.settings, name).parent / f"{name}-reviewed-pairs.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs),
+                    encoding="utf-8")
+    return path
+
+
+def cmd_synthesize(args) -> int:
+    from ..evaluation import synthesize
+
+    app = services_from(args)
+    report = synthesize(app, args.collection, args.n, args.seed, show_progress(args))
+    if args.json:
+        print_json(vars(report))
+        return 0
+    print(f"{report.made} pairs from collection {report.collection} ({report.answerable} "
+          f"answerable, {report.unanswerable} unanswerable) are waiting in the review queue "
+          f"(appliance review next, or the web's Quality > Review queue); then: appliance tune "
+          f"prepare --reviewed --name NAME")
+    if report.made < report.requested:
+        print(f"warning: only {report.made} of {report.requested}: the collection's "
+              f"{report.chunks_read} chunks gave no more templated questions")
     return 0
 
 

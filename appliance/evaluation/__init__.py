@@ -14,6 +14,8 @@ Public surface (loaded on first use):
     QualityService, parse_since           the failure audit, advice, review queue (quality.py)
     format_advice, failure_mix            the advice as text; the mix of labelled failures
     prelabel, Rules                       automatic pre-labels (prelabels.py)
+    synthesize                            grounded question/answer pairs for review
+                                          (synthesis.py)
 """
 from importlib import import_module
 
@@ -25,6 +27,7 @@ _EXPORTS = {
     "headline": "quality_report", "plot_report": "quality_report",
     "QualityService": "quality", "parse_since": "quality", "format_advice": "advisor",
     "failure_mix": "advisor", "prelabel": "prelabels", "Rules": "prelabels",
+    "synthesize": "synthesis",
 }
 __all__ = sorted([*_EXPORTS, "retrieval_history"])
 

@@ -16,6 +16,9 @@ from ..errors import InvalidRequest
 from .advisor import Advice, actions, failure_mix
 from .decision_table import decision_table
 from .prelabels import Rules, prelabel_pending
+from .synthesis import acceptance, reviewed_pairs
+
+ANSWER_CHANNELS = ("web", "api", "cli", "eval")  # what users were answered (not "synth")
 
 
 def parse_since(text: str | None) -> float | None:
@@ -38,10 +41,14 @@ class QualityService:
         self.rules = Rules.from_settings(app.settings)
 
     def entries(self, last: int | None = 200, since: float | None = None,
-                collection: str | None = None) -> list[LoggedAnswer]:
-        """Logged answers with their automatic pre-labels filled in."""
-        entries = self.log.entries(last=last, since=since, collection=collection)
-        fresh = prelabel_pending(self.log, entries, self.rules)
+                collection: str | None = None, synthetic: bool = False) -> list[LoggedAnswer]:
+        """Logged answers (with `synthetic`, the synthesized training pairs too) with their
+        automatic pre-labels filled in."""
+        channels = None if synthetic else ANSWER_CHANNELS
+        entries = self.log.entries(last=last, since=since, collection=collection,
+                                   channels=channels)
+        fresh = prelabel_pending(self.log, [e for e in entries if e.channel != "synth"],
+                                 self.rules)
         return [dataclasses.replace(e, suggestion=fresh[e.id], suggestion_reason="(new)")
                 if e.id in fresh else e for e in entries]
 
@@ -112,7 +119,7 @@ class QualityService:
 
     def queue(self, limit: int = 50) -> list[LoggedAnswer]:
         """Answers waiting for a reviewer: down-voted first, then unlabelled, oldest first."""
-        pending = [e for e in self.entries(None) if e.review == "pending"]
+        pending = [e for e in self.entries(None, synthetic=True) if e.review == "pending"]
         downvoted = [e for e in pending if (e.feedback or {}).get("rating") == "down"]
         rest = [e for e in pending if e not in downvoted]
         return (downvoted + rest)[:limit]
@@ -129,17 +136,23 @@ class QualityService:
                                            "corrected": bool(correction)})
         return entry
 
+    def synthetic_acceptance(self) -> dict:
+        return acceptance(self.log.entries(last=None, channels=("synth",)))
+
+    def reviewed_pairs(self) -> list[dict]:
+        return reviewed_pairs(self.log.entries(last=None, channels=("synth",)))
+
     def export_corrections(self, out: Path) -> int:
-        """Reviewed corrections as `tune prepare --feedback` records: {question, context,
-        corrected_answer}; edited reviews and users' corrections, redacted as stored."""
+        """Reviewed corrections as `tune prepare --feedback` records: {question, context (the
+        passages shown, in order), corrected_answer}; edited reviews and users' corrections,
+        redacted as stored."""
         rows = []
         for e in self.entries(None):
             corrected = e.correction if e.review == "edited" else (e.feedback or {}).get(
                 "correction")
             if not corrected or e.review == "rejected":
                 continue
-            context = "\n\n".join(f"[{i}] ({p['doc_name']}) {p['text']}"
-                                  for i, p in enumerate(e.shown, start=1))
+            context = [p["text"] for p in e.shown]  # the passages the answer's [n] number
             rows.append({"question": e.question, "context": context,
                          "corrected_answer": corrected, "answer_log_id": e.id})
         Path(out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),

@@ -186,7 +186,8 @@ def test_review_queue_from_the_cli_to_a_training_file(tmp_path, model_dir, capsy
     assert main(base + ["review", "export", "--out", str(out)]) == 0
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     assert record["corrected_answer"].startswith("Full-time staff get 27 days")
-    assert record["answer_log_id"] == first["id"] and "[1] (" in record["context"]
+    assert record["answer_log_id"] == first["id"]
+    assert record["context"] == [p["text"] for p in first["shown"]]
     assert main(base + ["tune", "prepare", "--feedback", str(out), "--name", "reviewed",
                         "--eval-fraction", "0"]) == 0
     capsys.readouterr()
