@@ -209,3 +209,38 @@ def test_review_queue_from_the_cli_to_a_training_file(tmp_path, model_dir, capsy
                                                               ("correct", "accepted")]
     finally:
         app.close()
+
+
+def test_compare_counts_the_same_questions_before_and_after_a_change(app_factory):
+    app = app_factory()
+    change = time.time() - 500
+    for i in range(6):  # before the change: every answer a retrieval miss
+        app.answer_log.record(row(i, "retrieval_miss", question=f"Question {i}?",
+                                  created_at=change - 100 + i, path="refused"))
+    for i in range(4):  # after it: the same first four questions, now mostly right
+        app.answer_log.record(row(10 + i, "correct" if i else "wrong_fact",
+                                  question=f"question {i}? ", created_at=change + 10 + i))
+    app.answer_log.record(row(20, "wrong_tone", question="A new question?",
+                              created_at=change + 30))
+    result = QualityService(app).compare((None, change), (change, None))
+    assert result["questions"] == 4  # asked in both windows (case and spaces aside)
+    assert result["before"]["mix"]["retrieval_miss"] == 4 and result["before"]["failures"] == 4
+    assert result["after"]["mix"]["wrong_fact"] == 1 and result["after"]["failures"] == 1
+    assert result["after"]["mix"]["correct"] == 3
+    assert result["before"]["paths"] == {"refused": 4}
+
+
+def test_since_and_collection_narrow_the_audit(app_factory):
+    from appliance.evaluation import parse_since
+
+    app = app_factory()
+    now = time.time()
+    app.answer_log.record(row(1, "wrong_fact", created_at=now - 10 * 86400))
+    app.answer_log.record(row(2, "wrong_tone", created_at=now - 3600, collections="hr"))
+    app.answer_log.record(row(3, "wrong_format", created_at=now - 60, collections="hrx,it"))
+    quality = QualityService(app)
+    assert quality.advise(last=None, since=parse_since("7d"), table=False).failures == 2
+    assert quality.advise(last=None, collection="hr", table=False).mix["wrong_tone"]["count"] == 1
+    assert quality.advise(last=None, collection="hr", table=False).failures == 1
+    with pytest.raises(Exception, match="YYYY-MM-DD"):
+        parse_since("last week")
