@@ -187,6 +187,16 @@ class AnswerLog:
             raise NotFoundError(f"no logged answer {log_id}")
         return found[0]
 
+    def corrections(self) -> int:
+        """Answers with a correction at hand: a reviewer's (not rejected) or the asker's."""
+        corrected_by_user = select(FeedbackTable.message_id).where(
+            FeedbackTable.correction.is_not(None))
+        with self.store.session() as s:
+            return int(s.scalar(select(func.count(AnswerLogTable.id)).where(
+                AnswerLogTable.review != "rejected",
+                AnswerLogTable.correction.is_not(None)
+                | AnswerLogTable.message_id.in_(corrected_by_user))) or 0)
+
     def count(self) -> int:
         with self.store.session() as s:
             return int(s.scalar(select(func.count(AnswerLogTable.id))) or 0)

@@ -52,15 +52,12 @@ class QualityService:
         return [dataclasses.replace(e, suggestion=fresh[e.id], suggestion_reason="(new)")
                 if e.id in fresh else e for e in entries]
 
-    def corrections(self, entries: Sequence[LoggedAnswer]) -> int:
-        return sum(1 for e in entries if e.correction or (e.feedback or {}).get("correction"))
-
     def advise(self, last: int | None = 200, since: float | None = None,
                collection: str | None = None, include_suggestions: bool = False,
                actor: str | None = None, table: bool = True) -> Advice:
         entries = self.entries(last, since, collection)
         advice = failure_mix(entries, include_suggestions, self.app.settings.advisor_min_failures)
-        all_corrections = self.corrections(entries if last is None else self.entries(None))
+        all_corrections = self.log.corrections()
         advice.actions = actions(advice, entries, self.app.settings, all_corrections,
                                  include_suggestions)
         if table:
@@ -119,7 +116,11 @@ class QualityService:
 
     def queue(self, limit: int = 50) -> list[LoggedAnswer]:
         """Answers waiting for a reviewer: down-voted first, then unlabelled, oldest first."""
-        pending = [e for e in self.entries(None, synthetic=True) if e.review == "pending"]
+        pending = self.log.entries(last=None, review="pending")
+        fresh = prelabel_pending(self.log, [e for e in pending if e.channel != "synth"],
+                                 self.rules)
+        pending = [dataclasses.replace(e, suggestion=fresh[e.id], suggestion_reason="(new)")
+                   if e.id in fresh else e for e in pending]
         downvoted = [e for e in pending if (e.feedback or {}).get("rating") == "down"]
         rest = [e for e in pending if e not in downvoted]
         return (downvoted + rest)[:limit]

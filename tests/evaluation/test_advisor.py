@@ -196,6 +196,8 @@ def test_review_queue_from_the_cli_to_a_training_file(tmp_path, model_dir, capsy
     assert main(base + ["advise", "--json"]) == 0
     advice = json.loads(capsys.readouterr().out)
     assert advice["labelled"] == 2 and advice["failures"] == 1
+    training = next(r for r in advice["decision_table"] if r["factor"] == "training data at hand")
+    assert training["value"].startswith("1 reviewed examples") and training["favours"] == "RAG"
     assert {r["factor"] for r in advice["decision_table"]} == {
         "knowledge update frequency", "primary failure type", "training data at hand",
         "latency", "data sensitivity", "cost"}
