@@ -246,3 +246,14 @@ def test_since_and_collection_narrow_the_audit(app_factory):
     assert quality.advise(last=None, collection="hr", table=False).failures == 1
     with pytest.raises(Exception, match="YYYY-MM-DD"):
         parse_since("last week")
+
+
+def test_the_answer_log_follows_the_audit_retention(app_factory, tmp_path, capsys):
+    app = app_factory(audit_retention_days=30)
+    now = time.time()
+    old = app.answer_log.record(row(1, "wrong_fact", created_at=now - 31 * 86400))
+    kept = app.answer_log.record(row(2, "correct", created_at=now - 29 * 86400))
+    (app.settings.data_dir / "appliance.toml").write_text("audit_retention_days = 30\n")
+    assert main(["--data-dir", str(app.settings.data_dir), "audit", "prune"]) == 0
+    assert "answer log: 1 answer(s) older than 30 days removed" in capsys.readouterr().out
+    assert [e.id for e in app.answer_log.entries(last=None)] == [kept] != [old]
