@@ -27,6 +27,11 @@ from .factual_questions import factual_items
 
 CHANNEL = "synth"
 PLACEHOLDER = re.compile(r"\b[A-Z]+_\d+\b|<[A-Z_]+>")
+# Sentence openings that point back to an earlier sentence: the question would not say what
+# it is about.
+REFERRING = frozenset({"it", "its", "this", "these", "those", "that", "they", "their", "them",
+                       "he", "she", "his", "her", "each", "both", "such", "there", "here",
+                       "however", "also", "then", "thus", "later", "after"})
 UNANSWERABLE_SHARE = 0.25
 PASSAGES = 3
 
@@ -72,6 +77,8 @@ def synthesize(app: Any, collection: str, n: int, seed: int = 0,
             continue
         item = rng.choice(items)
         question = redact(item.question, "prompt").text
+        if PLACEHOLDER.search(question):
+            continue  # a name the policy hides: "What is PERSON_1?" asks about no one
         refuse = rng.random() < UNANSWERABLE_SHARE
         hits = app.retriever.search(question, k=PASSAGES + 4, collections={collection}).hits
         if refuse:
@@ -100,8 +107,11 @@ def synthesize(app: Any, collection: str, n: int, seed: int = 0,
 
 
 def _plain(sentence: str) -> bool:
-    """A sentence a question can be made of: not a table row, no redaction placeholder."""
-    return "|" not in sentence and not PLACEHOLDER.search(sentence)
+    """A sentence a question can be made of: not a table row, no redaction placeholder, and
+    not leaning on the sentence before it ("It was built in 1889" asks about nothing)."""
+    first = sentence.split(maxsplit=1)[0].strip(",;:").lower() if sentence.split() else ""
+    return ("|" not in sentence and not PLACEHOLDER.search(sentence)
+            and first not in REFERRING)
 
 
 def _row(question: str, answer: str, shown: list[dict], citations: list[dict],

@@ -120,8 +120,13 @@ def test_each_pre_label_rule_on_a_crafted_answer():
     label, why = prelabel(entry(path="refused", answer="I don't know: the documents do not "
                                 "say.", check={"model_refused": True, "best_score": 0.8}), rules)
     assert label == "wrong_reasoning" and "0.80" in why
-    assert prelabel(entry(path="refused", check={"model_refused": True, "best_score": 0.1}),
-                    rules)[0] == "retrieval_miss"
+    # a refusal with no answering sentence: "not in the documents" or a miss, nobody can tell
+    label, why = prelabel(entry(path="refused", check={"model_refused": True,
+                                                       "best_score": 0.1}), rules)
+    assert label is None and "retrieval miss if they do" in why
+    label, why = prelabel(entry(path="quoted", check={"model_refused": False, "supported": True,
+                                                      "best_score": 0.4}), rules)
+    assert label == "wrong_fact" and "barely matches" in why
     label, why = prelabel(entry(answer="Full-time staff get 32 days [1]."), rules)
     assert label == "wrong_fact" and "32" in why
     assert prelabel(entry(answer="Full-time staff get 27 days.", citations=[]),
