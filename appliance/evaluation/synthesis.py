@@ -31,7 +31,10 @@ PLACEHOLDER = re.compile(r"\b[A-Z]+_\d+\b|<[A-Z_]+>")
 # it is about.
 REFERRING = frozenset({"it", "its", "this", "these", "those", "that", "they", "their", "them",
                        "he", "she", "his", "her", "each", "both", "such", "there", "here",
-                       "however", "also", "then", "thus", "later", "after"})
+                       "however", "also", "then", "thus", "later", "after", "if", "where",
+                       "many", "some", "most", "following"})
+POINTING = frozenset({"it", "its", "they", "them", "their", "this", "these", "those", "he",
+                      "she", "his", "her", "him"})  # anywhere in the sentence
 UNANSWERABLE_SHARE = 0.25
 PASSAGES = 3
 
@@ -66,6 +69,7 @@ def synthesize(app: Any, collection: str, n: int, seed: int = 0,
     rng.shuffle(chunks)
     redact = app.redactor.redact
     made: list[int] = []
+    seen = {e.question for e in app.answer_log.entries(last=None, channels=(CHANNEL,))}
     answerable = unanswerable = read = 0
     bar = tqdm(total=n, desc="synthesize", disable=not progress, file=sys.stderr)
     for chunk_id, doc_id, doc_name, text in chunks:
@@ -77,8 +81,9 @@ def synthesize(app: Any, collection: str, n: int, seed: int = 0,
             continue
         item = rng.choice(items)
         question = redact(item.question, "prompt").text
-        if PLACEHOLDER.search(question):
-            continue  # a name the policy hides: "What is PERSON_1?" asks about no one
+        if PLACEHOLDER.search(question) or question in seen:
+            continue  # a name the policy hides ("What is PERSON_1?"), or asked already
+        seen.add(question)
         refuse = rng.random() < UNANSWERABLE_SHARE
         hits = app.retriever.search(question, k=PASSAGES + 4, collections={collection}).hits
         if refuse:
@@ -107,11 +112,15 @@ def synthesize(app: Any, collection: str, n: int, seed: int = 0,
 
 
 def _plain(sentence: str) -> bool:
-    """A sentence a question can be made of: not a table row, no redaction placeholder, and
-    not leaning on the sentence before it ("It was built in 1889" asks about nothing)."""
-    first = sentence.split(maxsplit=1)[0].strip(",;:").lower() if sentence.split() else ""
-    return ("|" not in sentence and not PLACEHOLDER.search(sentence)
-            and first not in REFERRING)
+    """A sentence a question can be made of: not a table row, no redaction placeholder or
+    tokenizer quote marks, and not leaning on the sentences before it ("It was built in 1889",
+    "The bridge was completed in 1971" ask about nothing a reader can name)."""
+    words = [w.strip(",;:()") for w in sentence.split()]
+    if len(words) < 2 or "|" in sentence or "``" in sentence or PLACEHOLDER.search(sentence):
+        return False
+    if words[0].lower() in REFERRING or any(w.lower() in POINTING for w in words):
+        return False
+    return not (words[0] == "The" and words[1][:1].islower())  # "The song ...": which song?
 
 
 def _row(question: str, answer: str, shown: list[dict], citations: list[dict],
