@@ -132,7 +132,7 @@ class Appliance:
         return ChatService(self.settings, retriever, generator.result(),
                            redactor=redactor.result(), audit=self.audit,
                            redactor_for=self.redactor_for, check=self.answer_check,
-                           answer_log=self.answer_log)
+                           answer_log=self.answer_log if self.settings.answer_log else None)
 
     @cached_property
     def quality(self):
@@ -211,7 +211,7 @@ class Appliance:
         from .answering import ConversationService
 
         return ConversationService(self.store, self.asking, lambda: self.redactor,
-                                   self.answer_log)
+                                   self.answer_log if self.settings.answer_log else None)
 
     @cached_property
     def documents(self):

@@ -43,6 +43,7 @@ class Settings:
     copy_answers: bool = False
     evidence_sentences: int = 2
     answer_max_words: int = 120
+    answer_log: bool = True
     advisor_min_failures: int = 30
     answer_min_evidence: float = 0.35
     answer_quote_refusals: float = 0.4

@@ -113,7 +113,30 @@ def test_canary_never_reaches_audit_exports_or_logs(app_factory, tmp_path, caplo
     app.close()
     exported = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert exported and canary not in exported
-    db = (tmp_path / "data" / "appliance.db").read_bytes()
-    wal = tmp_path / "data" / "appliance.db-wal"
-    assert canary.encode() not in db + (wal.read_bytes() if wal.exists() else b"")
+    # The store keeps the question only where the answer log keeps it, as the prompt
+    # redactor rewrote it (the canary is no personal data, so it stays); nowhere else.
+    assert _tables_holding(tmp_path / "data" / "appliance.db", canary) == {"answer_log"}
     assert canary not in caplog.text
+    off = app_factory(tmp_path / "off", answer_log=False)
+    (tmp_path / "kb2.md").write_text("# Leave\n\nStaff receive 27 days of annual leave.\n")
+    off.ingest.ingest_paths([tmp_path / "kb2.md"], progress=False)
+    off.__dict__["generator"] = ScriptedGenerator([" 27", " days", " [1]."])
+    off.chat.ask(f"{canary}: how many days of leave?")
+    off.close()
+    db = (tmp_path / "off" / "appliance.db").read_bytes()
+    wal = tmp_path / "off" / "appliance.db-wal"
+    assert canary.encode() not in db + (wal.read_bytes() if wal.exists() else b"")
+
+
+def _tables_holding(path, text: str) -> set[str]:
+    import sqlite3
+
+    found = set()
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                if any(text in (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+                       for v in row):
+                    found.add(table)
+    return found

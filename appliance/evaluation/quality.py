@@ -125,6 +125,14 @@ class QualityService:
         rest = [e for e in pending if e not in downvoted]
         return (downvoted + rest)[:limit]
 
+    def entry(self, log_id: int) -> LoggedAnswer:
+        """One logged answer with its pre-label."""
+        found = self.log.get(log_id)
+        fresh = prelabel_pending(self.log, [found] if found.channel != "synth" else [],
+                                 self.rules)
+        return dataclasses.replace(found, suggestion=fresh[found.id]) if found.id in fresh \
+            else found
+
     def label(self, log_id: int, label: str, reviewer: str, review: str = "accepted",
               correction: str | None = None) -> LoggedAnswer:
         if correction:

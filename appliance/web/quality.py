@@ -32,7 +32,9 @@ def mix_svg():
 @bp.get("/review")
 @roles_required("admin", "reviewer")
 def review():
-    items = services().quality.queue(limit=1)
+    """The next waiting answer, or the one asked for (?id=N)."""
+    wanted = form_int(request.args.get("id"))
+    items = [services().quality.entry(wanted)] if wanted else services().quality.queue(limit=1)
     return render_template("review.html", entry=items[0] if items else None, labels=LABELS,
                            message=request.args.get("done"))
 

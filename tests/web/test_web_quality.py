@@ -24,10 +24,15 @@ def test_a_reviewer_labels_and_corrects_the_queue_and_the_advice_counts_it(world
     carol.post(f"/chat/messages/{done['message_id']}/feedback",
                json={"rating": "down", "category": "wrong_format"})
     rita = world.logged_in("rita")
-    page = rita.get("/quality/review").text
-    entry = int(re.search(r'id="review-entry" data-id="(\d+)"', page).group(1))
-    logged = world.services.answer_log.get(entry)
-    assert logged.message_id == done["message_id"]  # the down-voted answer comes first
+    first = rita.get("/quality/review").text
+    queued = world.services.answer_log.get(
+        int(re.search(r'id="review-entry" data-id="(\d+)"', first).group(1)))
+    assert queued.feedback["rating"] == "down"  # down-voted answers come first
+    [logged] = [e for e in world.services.answer_log.entries(last=50)
+                if e.message_id == done["message_id"]]
+    entry = logged.id
+    page = rita.get(f"/quality/review?id={entry}").text
+    assert f'data-id="{entry}"' in page
     assert "How long must a password be?" in page and "Sources shown" in page
     assert "the user voted down (wrong format)" in page
     response = rita.post(f"/quality/review/{entry}", data={
