@@ -208,6 +208,15 @@ class AnswerLog:
                 s.execute(update(AnswerLogTable).where(AnswerLogTable.id == log_id)
                           .values(suggestion=label, suggestion_reason=why or "-"))
 
+    def clear_suggestions(self) -> int:
+        """Forget the stored pre-labels of answers (synthetic pairs aside), so the rules in
+        force make them again; returns how many were cleared."""
+        with self.store.session() as s:
+            result = s.execute(update(AnswerLogTable).where(
+                AnswerLogTable.channel != "synth", AnswerLogTable.suggestion_reason != "")
+                .values(suggestion=None, suggestion_reason=""))
+            return int(result.rowcount or 0)
+
     def label(self, log_id: int, label: str, reviewer: str, review: str = "accepted",
               correction: str | None = None) -> LoggedAnswer:
         """A reviewer's verdict: the category, accepted / edited (with a corrected answer) /

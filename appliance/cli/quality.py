@@ -45,6 +45,9 @@ def register(sub) -> None:
     q.add_argument("--reject", action="store_true", help="reject the answer as review material")
     q.add_argument("--reviewer", default=None, help="who labels (default: the OS user)")
     q.set_defaults(func=cmd_label)
+    q = rv.add_parser("relabel", help="make the automatic pre-labels again with the rules in "
+                                      "force (after an upgrade that changed them)")
+    q.set_defaults(func=cmd_relabel)
     q = rv.add_parser("stats", help="how synthetic pairs fared in review (acceptance rate)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_stats)
@@ -144,6 +147,17 @@ def cmd_label(args) -> int:
     entry = QualityService(services_from(args)).label(args.id, args.label, reviewer, review,
                                                       args.correction)
     print(f"answer {entry.id}: {entry.label} ({entry.review})")
+    return 0
+
+
+def cmd_relabel(args) -> int:
+    from ..evaluation import QualityService
+
+    app = services_from(args)
+    cleared = app.answer_log.clear_suggestions()
+    made = QualityService(app).entries(None)
+    print(f"{cleared} pre-label(s) cleared; {len(made)} answer(s) pre-labelled with the rules "
+          f"in force (people's labels are untouched)")
     return 0
 
 

@@ -262,3 +262,16 @@ def test_the_answer_log_follows_the_audit_retention(app_factory, tmp_path, capsy
     assert main(["--data-dir", str(app.settings.data_dir), "audit", "prune"]) == 0
     assert "answer log: 1 answer(s) older than 30 days removed" in capsys.readouterr().out
     assert [e.id for e in app.answer_log.entries(last=None)] == [kept] != [old]
+
+
+def test_relabel_makes_stale_pre_labels_again_and_keeps_peoples(app_factory, capsys):
+    app = app_factory()
+    stale = app.answer_log.record(row(1, None, shown=[], path="refused",
+                                      suggestion="wrong_tone", suggestion_reason="old rules"))
+    human = app.answer_log.record(row(2, "wrong_fact", shown=[], path="refused",
+                                      suggestion="wrong_tone", suggestion_reason="old rules"))
+    assert main(["--data-dir", str(app.settings.data_dir), "review", "relabel"]) == 0
+    assert "2 pre-label(s) cleared; 2 answer(s) pre-labelled" in capsys.readouterr().out
+    again = {e.id: e for e in app.answer_log.entries(last=None)}
+    assert again[stale].suggestion == "retrieval_miss"  # nothing shown: the current rule
+    assert again[human].label == "wrong_fact" and again[human].suggestion == "retrieval_miss"
