@@ -244,16 +244,17 @@ def test_a_reviewer_labels_and_corrects_in_the_queue_and_sees_the_quality_plot(l
     browser.find_element(By.ID, "open-review").click()
     _wait(browser, lambda d: d.find_elements(By.ID, "review-form"))
     while "Who approves annual leave" not in browser.find_element(By.ID, "review-question").text:
+        shown = browser.find_element(By.ID, "review-entry").get_attribute("data-id")
         browser.find_element(By.ID, "review-accept").click()  # earlier answers: as suggested
-        _wait(browser, lambda d: d.find_elements(By.ID, "review-done"))
+        _wait(browser, lambda d: d.find_element(By.ID, "review-entry")
+              .get_attribute("data-id") != shown)  # the next one (never the page just left)
     assert browser.find_element(By.CSS_SELECTOR, "ol.sources li").text
     shot(browser, "10-review")
     Select(browser.find_element(By.ID, "review-label")).select_by_value("wrong_tone")
     browser.find_element(By.ID, "review-correction").send_keys(
         "Annual leave requests are approved by your line manager [1].")
     browser.find_element(By.ID, "review-edit").click()
-    _wait(browser, lambda d: d.find_elements(By.ID, "review-done"))
-    assert "wrong_tone (edited)" in browser.find_element(By.ID, "review-done").text
+    _wait(browser, lambda d: "wrong_tone (edited)" in d.find_element(By.ID, "review-done").text)
 
     browser.get(live.url + "/quality")
     _wait(browser, lambda d: d.execute_script(
