@@ -47,6 +47,10 @@ class QualityService:
         channels = None if synthetic else ANSWER_CHANNELS
         entries = self.log.entries(last=last, since=since, collection=collection,
                                    channels=channels)
+        return self._suggested(entries)
+
+    def _suggested(self, entries: list[LoggedAnswer]) -> list[LoggedAnswer]:
+        """The entries with pre-labels made (and stored) for those that had none."""
         fresh = prelabel_pending(self.log, [e for e in entries if e.channel != "synth"],
                                  self.rules)
         return [dataclasses.replace(e, suggestion=fresh[e.id], suggestion_reason="(new)")
@@ -116,22 +120,14 @@ class QualityService:
 
     def queue(self, limit: int = 50) -> list[LoggedAnswer]:
         """Answers waiting for a reviewer: down-voted first, then unlabelled, oldest first."""
-        pending = self.log.entries(last=None, review="pending")
-        fresh = prelabel_pending(self.log, [e for e in pending if e.channel != "synth"],
-                                 self.rules)
-        pending = [dataclasses.replace(e, suggestion=fresh[e.id], suggestion_reason="(new)")
-                   if e.id in fresh else e for e in pending]
+        pending = self._suggested(self.log.entries(last=None, review="pending"))
         downvoted = [e for e in pending if (e.feedback or {}).get("rating") == "down"]
         rest = [e for e in pending if e not in downvoted]
         return (downvoted + rest)[:limit]
 
     def entry(self, log_id: int) -> LoggedAnswer:
         """One logged answer with its pre-label."""
-        found = self.log.get(log_id)
-        fresh = prelabel_pending(self.log, [found] if found.channel != "synth" else [],
-                                 self.rules)
-        return dataclasses.replace(found, suggestion=fresh[found.id]) if found.id in fresh \
-            else found
+        return self._suggested([self.log.get(log_id)])[0]
 
     def label(self, log_id: int, label: str, reviewer: str, review: str = "accepted",
               correction: str | None = None) -> LoggedAnswer:

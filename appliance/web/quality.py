@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from ..answering import LABELS
 from .context import form_int, principal, services
 from .security import roles_required
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
-LABELS = ("wrong_fact", "wrong_format", "wrong_tone", "wrong_reasoning", "retrieval_miss",
-          "correct", "other")
 
 
 @bp.get("")
