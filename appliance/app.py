@@ -47,5 +47,7 @@ def _warm(services, ready: threading.Event) -> None:
                      "accounts"):
             getattr(services, part)
         ready.set()
+        if services.settings.source_watch:
+            services.watch_sources_in_background()
     except Exception:  # noqa: BLE001 - reported by /readyz staying 503, and in the log
         log.exception("warm-up failed; /readyz stays unready")

@@ -33,6 +33,7 @@ class Appliance:
         for name in set(settings.collection_policy_map.values()):
             load_settings_policy(settings, name)
         self.audit = AuditLog(self.store, settings)
+        self._watching = None  # (thread, stop event) of a background source watcher
 
     @cached_property
     def embedder(self) -> SentenceEmbedder:
@@ -190,7 +191,26 @@ class Appliance:
                       lambda: self.queue.snapshot()[0])
         metrics.gauge("appliance_generations_running", "Answers being generated now.",
                       lambda: self.queue.snapshot()[1])
+        metrics.store_gauges(self._source_gauges)
         return metrics
+
+    def _source_gauges(self):
+        """Freshness of the watched sources, from the store (every node sees the same)."""
+        import time
+
+        now, stale, pending, errors = time.time(), [], [], []
+        for info in self.sources.list():
+            labels = {"source": str(info.id), "collection": info.collection}
+            age = info.staleness(now)
+            stale.append((labels, float("inf") if age is None else round(age, 1)))
+            pending.append((labels, float(info.pending)))
+            errors.append((labels, float(info.error_count)))
+        return [("appliance_source_staleness_seconds",
+                 "Seconds since the source last synced successfully (+Inf: never).", stale),
+                ("appliance_source_pending_changes",
+                 "Paths the watcher saw change that are not synced yet.", pending),
+                ("appliance_source_file_errors",
+                 "Files of the source that could not be ingested.", errors)]
 
     @cached_property
     def queue(self):
@@ -221,6 +241,52 @@ class Appliance:
                                lambda: self.ingest)
 
     @cached_property
+    def sources(self):
+        """Watched folders that collections mirror."""
+        from .knowledge import SourceService
+
+        return SourceService(self.settings, self.store, lambda: self.ingest, self.audit)
+
+    @cached_property
+    def erasure(self):
+        """Erasure of documents, data subjects and users' data, with signed reports."""
+        from .audit import load_signer
+        from .knowledge import ErasureService
+        from .privacy import load_secret, load_settings_policy
+
+        s = self.settings
+
+        def policies():
+            return [self.policy] + [load_settings_policy(s, n)
+                                    for n in set(s.collection_policy_map.values())]
+
+        return ErasureService(s, self.store, lambda: self.ingest, self.audit, policies,
+                              lambda: load_secret(s.secrets_dir), lambda: self.adapters,
+                              lambda: load_signer(s))
+
+    def source_watcher(self, on_sync=None):
+        """A watcher over the sources (one per data dir runs; a file lock decides which)."""
+        from .knowledge import SourceWatcher
+
+        s = self.settings
+        return SourceWatcher(self.sources, s.data_dir / "run" / "sources.lock",
+                             s.source_rescan_seconds, s.source_debounce_seconds, on_sync,
+                             maintenance=(3600.0, self.expire))
+
+    def expire(self):
+        """Erase what the retention settings say has expired (None when nothing had)."""
+        s = self.settings
+        if not (s.collection_retention_map or s.conversation_retention_days):
+            return None
+        plan = self.erasure.plan(expired=True)
+        return None if plan.scope.empty else self.erasure.erase(plan, actor="retention")
+
+    def watch_sources_in_background(self) -> None:
+        """The serving process's watcher thread (stopped by close())."""
+        if self._watching is None:
+            self._watching = self.source_watcher().start_background()
+
+    @cached_property
     def embeddings(self):
         from .knowledge import EmbeddingService
 
@@ -235,6 +301,11 @@ class Appliance:
                                 self.settings.collection_policy_map)
 
     def close(self) -> None:
+        if self._watching is not None:
+            thread, stop = self._watching
+            stop.set()
+            thread.join(timeout=30)  # a sync in progress finishes its commit first
+            self._watching = None
         self.audit.close()
         self.store.dispose()
 

@@ -73,6 +73,12 @@ class Settings:
     extract_max_pdf_objects: int = 500_000
     extract_max_html_depth: int = 512
     default_collection: str = "default"
+    source_watch: bool = True
+    source_rescan_seconds: float = 300.0
+    source_debounce_seconds: float = 2.0
+    collection_retention: str = ""
+    conversation_retention_days: int = 0
+    erasure_deactivates_adapters: bool = True
     pii_policy: str = "default"
     collection_policies: str = ""
     policies_dir: str = ""
@@ -106,6 +112,9 @@ class Settings:
             raise SettingsError(f"query_precision must be float32 or int8, "
                                 f"not {self.query_precision!r}")
         self.collection_policy_map  # noqa: B018 - validates the format
+        self.collection_retention_map  # noqa: B018 - validates the format
+        if self.conversation_retention_days < 0:
+            raise SettingsError("conversation_retention_days must not be negative (0: kept)")
         if self.fusion not in ("rrf", "dense", "keyword"):
             raise SettingsError(f"fusion must be rrf, dense or keyword, not {self.fusion!r}")
         if self.adapter_max_perplexity_rise < 0:
@@ -127,6 +136,9 @@ class Settings:
                 raise SettingsError(f"{name} must not be negative (0: no limit)")
         if self.extract_memory_mb < 256:
             raise SettingsError("extract_memory_mb must be at least 256 (the parsers' own size)")
+        if self.source_rescan_seconds < 5 or self.source_debounce_seconds < 0:
+            raise SettingsError("source_rescan_seconds must be at least 5 and "
+                                "source_debounce_seconds not negative")
         if self.evidence_sentences < 0:
             raise SettingsError("evidence_sentences must not be negative (0: whole passages)")
         for name in ("threads", "context_size", "max_answer_tokens", "chunk_size",
@@ -151,6 +163,18 @@ class Settings:
                 raise SettingsError(f"collection_policies: expected collection=policy, "
                                     f"not {item!r}")
             out[collection] = policy
+        return out
+
+    @property
+    def collection_retention_map(self) -> dict[str, int]:
+        """`collection_retention` ("tickets=30, hr=365") as {collection: days}."""
+        out: dict[str, int] = {}
+        for item in filter(None, (p.strip() for p in self.collection_retention.split(","))):
+            collection, sep, days = (x.strip() for x in item.partition("="))
+            if not sep or not collection or not days.isdigit() or int(days) <= 0:
+                raise SettingsError(f"collection_retention: expected collection=days (a "
+                                    f"positive whole number), not {item!r}")
+            out[collection] = int(days)
         return out
 
     @property

@@ -54,7 +54,8 @@ class ChatPage:
 
 def citation_json(c: Any, with_text: bool) -> dict:
     out = {"n": c.n, "doc_id": c.doc_id, "doc_name": c.doc_name, "page": c.page,
-           "section": c.section, "chunk_id": c.chunk_id}
+           "section": c.section, "chunk_id": c.chunk_id,
+           "version": getattr(c, "version", 0), "ingested_at": getattr(c, "ingested_at", "")}
     if with_text:
         out["text"] = c.text
     return out

@@ -89,6 +89,7 @@ class Metrics:
         # so the metrics join no registry (two Metrics would clash on the global one).
         self._registry = None if self._dir else prom.CollectorRegistry()
         self._gauges: list[tuple[object, Callable[[], float]]] = []
+        self._collectors: list[object] = []
         self._refresher: threading.Thread | None = None
 
         def counter(name, help_text, labels):
@@ -132,6 +133,25 @@ class Metrics:
                                                name="metrics-gauges", daemon=True)
             self._refresher.start()
 
+    def store_gauges(self, collect: Callable[[], list[tuple[str, str, list]]]) -> None:
+        """Gauges read from the store at each scrape: the same for every worker, so they carry
+        no `worker` label. `collect()` gives (name, help, [(labels dict, value), ...])."""
+        from prometheus_client.core import GaugeMetricFamily
+
+        class StoreGauges:
+            def collect(self):
+                for name, help_text, samples in collect():
+                    keys = sorted({k for labels, _ in samples for k in labels})
+                    family = GaugeMetricFamily(name, help_text, labels=keys)
+                    for labels, value in samples:
+                        family.add_metric([str(labels.get(k, "")) for k in keys], value)
+                    yield family
+
+        collector = StoreGauges()
+        self._collectors.append(collector)
+        if self._registry is not None:
+            self._registry.register(collector)
+
     def _refresh_gauges(self) -> None:
         for metric, read in self._gauges:
             metric.labels(worker=_worker()).set(read())
@@ -155,4 +175,6 @@ class Metrics:
 
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=self._dir)
+            for collector in self._collectors:
+                registry.register(collector)
         return generate_latest(registry).decode("utf-8")

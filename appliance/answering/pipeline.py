@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..audit import ASK, ask_details
@@ -36,6 +37,8 @@ class Citation:
     chunk_id: int
     section: str | None = None
     text: str = ""
+    version: int = 0          # the cited document's version
+    ingested_at: str = ""     # when that version was ingested (ISO 8601, UTC)
 
 
 @dataclass
@@ -59,10 +62,19 @@ class Answer:
     def to_json(self) -> dict:
         return {"answer": self.answer,
                 "citations": [{"n": c.n, "doc_id": c.doc_id, "doc_name": c.doc_name,
-                               "page": c.page, "chunk_id": c.chunk_id, "section": c.section}
+                               "page": c.page, "chunk_id": c.chunk_id, "section": c.section,
+                               "version": c.version, "ingested_at": c.ingested_at}
                               for c in self.citations],
                 "timings_ms": self.timings_ms, "tokens": self.tokens,
                 "path": self.path, "reason": self.reason}
+
+
+def citation_of(n: int, hit: Hit) -> Citation:
+    when = hit.doc_updated
+    if when is not None and when.tzinfo is None:  # SQLite hands back naive UTC
+        when = when.replace(tzinfo=timezone.utc)
+    return Citation(n, hit.doc_id, hit.doc_name, hit.page, hit.chunk_id, hit.section, hit.text,
+                    hit.doc_version, when.isoformat(timespec="seconds") if when else "")
 
 
 def passage_label(hit: Hit) -> str:
@@ -238,9 +250,7 @@ class ChatService:
         if not numbers and not refused:
             best = best_supported(text, passages)
             numbers = [best] if best else []
-        citations = [Citation(n, hits[n - 1].doc_id, hits[n - 1].doc_name, hits[n - 1].page,
-                              hits[n - 1].chunk_id, hits[n - 1].section, hits[n - 1].text)
-                     for n in numbers]
+        citations = [citation_of(n, hits[n - 1]) for n in numbers]
         ms = lambda a, b: round((b - a) * 1000, 1)  # noqa: E731
         completion = self.generator.count_tokens(text) if text else 0
         return Answer(text, citations,

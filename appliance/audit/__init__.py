@@ -2,6 +2,7 @@
 
 Public surface (see docs/audit.md):
     AuditLog(store, settings)   .record(...) -> seq, .verify(...), .checkpoint(), .close()
+    sign_report, verify_report  signed erasure reports, checked offline with the public keys
     ensure_keys(settings)       create the signing key at `appliance init`; returns its key id
     event type constants        LOGIN_SUCCESS, ASK, INGEST, DOC_VERSION, DOC_DELETE, ...
     text_hash(s), Redacted(s), ask_details(...)   keep raw prompts and answers out of the log
@@ -24,8 +25,11 @@ _HOMES = {
         "ROLE_CHANGE", "Redacted", "SESSION_REVOKED", "TOKEN_CREATE", "TOKEN_REVOKE",
         "VERIFY", "ask_details", "text_hash"], "events"),
     **dict.fromkeys(["verify_export"], "export_check"),
+    **dict.fromkeys(["sign_report", "verify_report"], "erasure_report"),
     **dict.fromkeys(["FORMATS"], "formats"),
-    **dict.fromkeys(["ensure_keys", "keyring_text", "load_keyring", "parse_keyring"], "keys"),
+    **dict.fromkeys(["product_version"], "export"),
+    **dict.fromkeys(["ensure_keys", "keyring_text", "load_keyring", "load_signer",
+                     "parse_keyring"], "keys"),
     **dict.fromkeys(["AuditLog"], "log"),
     **dict.fromkeys(["Checkpoint"], "notes"),
     **dict.fromkeys(["AuditFilter", "OversightService", "pretty_details"], "oversight"),

@@ -78,6 +78,13 @@ TOKEN_REVOKE = _r(EventType("token.revoke", "API token revoked", (3001, 99)))
 INGEST = _r(EventType("document.ingest", "Document ingested", (6003, 1)))
 DOC_VERSION = _r(EventType("document.version", "Document version added", (6003, 3)))
 DOC_DELETE = _r(EventType("document.delete", "Document deleted", (6003, 4)))
+DOC_RENAME = _r(EventType("document.rename", "Document renamed or moved", (6003, 3)))
+SOURCE_ADD = _r(EventType("source.add", "Watched source added", (6003, 1)))
+SOURCE_CHANGE = _r(EventType("source.change", "Watched source changed", (6003, 3)))
+SOURCE_REMOVE = _r(EventType("source.remove", "Watched source removed", (6003, 4)))
+SOURCE_SYNC = _r(EventType("source.sync", "Watched source synced", (6003, 3), required=(
+    "source", "collection", "added", "updated", "removed", "renamed", "failed",
+    "state_sha256")))
 ASK = _r(EventType("chat.ask", "Question answered", (6003, 2), required=(
     "collection", "chunks", "model_sha256", "policy_sha256", "redactions",
     "prompt_sha256", "answer_sha256", "latency_ms")))
@@ -90,6 +97,8 @@ RETENTION_PRUNE = _r(EventType("audit.prune", "Audit events pruned", (6003, 4)))
 KEY_ROTATE = _r(EventType("audit.key.rotate", "Audit key rotated", (6003, 3)))
 HOLD_SET = _r(EventType("audit.hold.set", "Legal hold placed", (6003, 1)))
 HOLD_RELEASE = _r(EventType("audit.hold.release", "Legal hold released", (6003, 4)))
+ERASE = _r(EventType("data.erase", "Personal data erased", (6003, 4), required=(
+    "target_kind", "target_sha256", "report_sha256")))
 QUALITY_ADVISE = _r(EventType("quality.advise", "Quality advice computed", (6003, 2)))
 QUALITY_LABEL = _r(EventType("quality.label", "Answer labelled in review", (6003, 3)))
 del _r

@@ -37,6 +37,13 @@ def register(subparsers) -> None:
                    help="public key file (from `appliance audit pubkey`); default: this box's")
     p.set_defaults(func=cmd_verify_export)
 
+    p = sub.add_parser("verify-erasure", help="verify a signed erasure report offline")
+    p.add_argument("report", metavar="FILE")
+    p.add_argument("--pubkey", metavar="FILE",
+                   help="public keys (from `appliance audit pubkey --out FILE`); default: this "
+                        "data dir's")
+    p.set_defaults(func=cmd_verify_erasure)
+
     p = sub.add_parser("checkpoint", help="sign a checkpoint of the log now and print it")
     p.set_defaults(func=cmd_checkpoint)
 
@@ -109,8 +116,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_verify_export(args: argparse.Namespace) -> int:
-    from ..audit import load_keyring, parse_keyring, verify_export
+def _keyring(args: argparse.Namespace):
+    from ..audit import load_keyring, parse_keyring
 
     if args.pubkey:
         try:
@@ -119,19 +126,43 @@ def cmd_verify_export(args: argparse.Namespace) -> int:
             raise AuditError(f"cannot read public key file {args.pubkey}: {exc}") from None
         if not keyring:
             raise AuditError(f"public key file {args.pubkey} holds no key")
-    else:
-        try:
-            keyring = load_keyring(_settings(args))
-        except AuditError:
-            raise AuditError("no public key: pass --pubkey FILE "
-                             "(made by `appliance audit pubkey --out FILE`)") from None
-    check = verify_export(args.dir, keyring)
+        return keyring
+    try:
+        return load_keyring(_settings(args))
+    except AuditError:
+        raise AuditError("no public key: pass --pubkey FILE "
+                         "(made by `appliance audit pubkey --out FILE`)") from None
+
+
+def cmd_verify_export(args: argparse.Namespace) -> int:
+    from ..audit import verify_export
+
+    check = verify_export(args.dir, _keyring(args))
     for problem in check.problems[:MAX_PROBLEMS_SHOWN]:
         print(problem)
     if len(check.problems) > MAX_PROBLEMS_SHOWN:
         print(f"... and {len(check.problems) - MAX_PROBLEMS_SHOWN} more problems")
     print(check.message())
     return 0 if check.ok else 1
+
+
+def cmd_verify_erasure(args: argparse.Namespace) -> int:
+    from ..audit import verify_report
+
+    try:
+        text = Path(args.report).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditError(f"cannot read {args.report}: {exc}") from None
+    try:
+        body = verify_report(text, _keyring(args))
+    except AuditError as exc:
+        print(f"FAILED: {exc}")
+        return 1
+    removed = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in body["removed"].items() if v)
+    print(f"OK: erasure of a {body['target']['kind']} ({body['target']['sha256'][:16]}…) on "
+          f"{body['created_at']} by {body['actor']}, signed by {body['key_id']}: "
+          f"{removed or 'nothing found to remove'}")
+    return 0
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:

@@ -89,6 +89,11 @@ class FaissVectorStore:
             if len(self.tombstones) * 4 > max(1, self.index.ntotal):
                 self._rebuild("hnsw")
 
+    def compact(self) -> None:
+        """Drop the tombstones from the index itself (erasure: nothing removed may remain)."""
+        if self.tombstones:
+            self._rebuild(self.kind)
+
     def reset(self, kind: str | None = None) -> None:
         self.index = self._new_index(kind or "flat")
         self.kind = kind or "flat"

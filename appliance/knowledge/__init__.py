@@ -8,6 +8,8 @@ Public surface:
     Indexes(settings, store, dim)        the vector and keyword indexes, reconciled from the store
     HybridRetriever, Hit                 dense + BM25 with reciprocal rank fusion
     DocumentService                      documents as callers see them (list, upload, read)
+    SourceService, SourceWatcher         watched folders kept in sync (events + rescans)
+    ErasureService                       erasure of documents, subjects, users; retention
     EmbeddingService, CHAT_MODEL         embeddings for API callers; the model names it lists
     extract, MIME_TYPES, Block           text and structure out of a file
     chunk_blocks, index_text, Chunk      chunks sized in embedder tokens
@@ -20,7 +22,8 @@ _HOMES = {"Chunk": "chunking", "chunk_blocks": "chunking", "index_text": "chunki
           "DocumentService": "documents", "CHAT_MODEL": "embeddings",
           "EmbeddingService": "embeddings", "MIME_TYPES": "extraction", "Block": "extraction",
           "extract": "extraction", "Indexes": "indexes", "IngestService": "ingest",
-          "Hit": "retrieval", "HybridRetriever": "retrieval"}
+          "Hit": "retrieval", "HybridRetriever": "retrieval", "SourceService": "sources",
+          "SourceInfo": "sources", "SyncReport": "source_sync", "SourceWatcher": "source_watch", "ErasureService": "erasure"}
 
 __all__ = sorted(_HOMES)
 

@@ -7,6 +7,7 @@ Writers hold an exclusive file lock; readers reload when the files change on dis
 from __future__ import annotations
 
 import fcntl
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ class Indexes:
         self.store = store
         self._args = (dim, embedder_hash, hnsw_threshold, threads)
         self._stamp = None
+        self._held = threading.local()
         self._load()
 
     def _load(self) -> None:
@@ -73,16 +75,28 @@ class Indexes:
 
     @contextmanager
     def write_lock(self, blocking: bool = True) -> Iterator[bool]:
-        """Exclusive lock for writers; yields False when non-blocking and already held."""
+        """Exclusive lock for writers; yields False when non-blocking and already held.
+
+        Re-entrant in the thread that holds it: a source sync holds it while it calls ingest
+        and delete, which take it too."""
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
+            try:
+                yield True
+            finally:
+                self._held.depth -= 1
+            return
         with open(self.dir / ".lock", "a+") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
             except BlockingIOError:
                 yield False
                 return
+            self._held.depth = 1
             try:
                 yield True
             finally:
+                self._held.depth = 0
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     # -- writes (call under write_lock) ---------------------------------------------------

@@ -126,22 +126,39 @@ class IngestService:
         return report
 
     def delete(self, doc_id: int, actor: str | None = None) -> str:
+        names = self.delete_many([doc_id], actor)
+        if not names:
+            raise NotFoundError(f"no document with id {doc_id}")
+        return names[0]
+
+    def delete_many(self, doc_ids: Iterable[int], actor: str | None = None,
+                    reason: str | None = None) -> list[str]:
+        """Delete documents and their chunks (the vectors physically, the keyword index
+        rebuilt once); the names of those that existed."""
+        removed: list[tuple[int, str, int, int]] = []
         with self.indexes.write_lock():
             self.indexes.refresh_if_changed()
+            chunk_ids: list[int] = []
             with self.store.session() as sess:
-                doc = sess.get(DocumentTable, doc_id)
-                if doc is None:
-                    raise NotFoundError(f"no document with id {doc_id}")
-                name, version = doc.name, doc.version
-                chunk_ids = list(sess.scalars(select(ChunkTable.id)
-                                              .where(ChunkTable.document_id == doc_id)))
-                sess.delete(doc)
-            self.indexes.apply([], np.zeros((0, 1)), chunk_ids)
-            self.indexes.rebuild_keywords()
-            self.indexes.save()
-        self._record("document.delete", actor, f"doc:{doc_id}",
-                     {"name": name, "version": version, "chunks": len(chunk_ids)})
-        return name
+                for doc_id in doc_ids:
+                    doc = sess.get(DocumentTable, doc_id)
+                    if doc is None:
+                        continue
+                    ids = list(sess.scalars(select(ChunkTable.id)
+                                            .where(ChunkTable.document_id == doc_id)))
+                    chunk_ids.extend(ids)
+                    removed.append((doc_id, doc.name, doc.version, len(ids)))
+                    sess.delete(doc)
+            if removed:
+                self.indexes.apply([], np.zeros((0, 1)), chunk_ids)
+                self.indexes.rebuild_keywords()
+                self.indexes.save()
+        for doc_id, name, version, chunks in removed:
+            details = {"name": name, "version": version, "chunks": chunks}
+            if reason:
+                details["reason"] = reason
+            self._record("document.delete", actor, f"doc:{doc_id}", details)
+        return [name for _, name, _, _ in removed]
 
     # -- steps --------------------------------------------------------------------------
     @staticmethod

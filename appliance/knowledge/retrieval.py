@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -18,7 +19,7 @@ WIDEN = 8  # candidate pool growth when the collection filter leaves too few hit
 # Built once: constructing a SQLAlchemy statement per search costs more than running it.
 _ROWS = (select(ChunkTable.id, ChunkTable.document_id, ChunkTable.page, ChunkTable.section,
                 ChunkTable.text, ChunkTable.document_version, DocumentTable.name,
-                DocumentTable.collection)
+                DocumentTable.collection, DocumentTable.updated_at)
          .join(DocumentTable, DocumentTable.id == ChunkTable.document_id)
          .where(ChunkTable.id.in_(bindparam("ids", expanding=True))))
 _ROWS_IN = _ROWS.where(DocumentTable.collection.in_(bindparam("allowed", expanding=True)))
@@ -35,6 +36,7 @@ class Hit:
     section: str | None
     text: str
     score: float
+    doc_updated: datetime | None = None  # when this version was ingested
 
 
 @dataclass
@@ -132,7 +134,8 @@ class HybridRetriever:
                 r = rows.get(chunk_id)
                 if r is not None:
                     hits.append(Hit(r.id, r.document_id, r.name, r.document_version,
-                                    r.collection, r.page, r.section, r.text, score))
+                                    r.collection, r.page, r.section, r.text, score,
+                                    r.updated_at))
                     if len(hits) >= k:
                         return hits
         return hits

@@ -9,6 +9,7 @@ Public API:
     build_redactor(settings) -> Redactor;    policies_root(settings) -> Path
     RedactorPool(settings).get(policy_name) -> Redactor  (per-collection policies, shared NER)
     create_secret(secrets_dir) / load_secret(secrets_dir)
+    stored_forms(subject, policies, secret), subject_digest(kind, value, secret)   erasure
 """
 from .factory import (
                       RedactorPool,
@@ -25,8 +26,9 @@ from .recognizers import EntityTagger
 from .redactor import RedactionResult, Redactor
 from .secret import create_secret, load_secret
 from .streaming import StreamRedactor
+from .subject import stored_forms, subject_digest
 
 __all__ = ["NER_TYPES", "PATHS", "default_tagger", "load_settings_policy", "EntityRule", "EntityTagger", "Finding", "Policy", "RedactingLogFilter",
            "RedactionResult", "Redactor", "RedactorPool", "StreamRedactor", "build_redactor", "create_secret",
            "list_policies", "load_policy", "load_secret", "parse_policy", "policies_root",
-           "resolve_overlaps", "summarize"]
+           "resolve_overlaps", "stored_forms", "subject_digest", "summarize"]

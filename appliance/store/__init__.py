@@ -4,7 +4,7 @@ PostgreSQL through psycopg 3 in production).
 Public surface:
     Store(settings)      engine, sessions, migrations (Alembic)
     the tables           documents and chunks, accounts and conversations, adapters, audit,
-                         the answer log
+                         the answer log, watched sources and their files
 """
 from .account_tables import (
                              ROLES,
@@ -22,6 +22,7 @@ from .account_tables import (
 )
 from .adapter_tables import AdapterTable
 from .quality_tables import AnswerLogTable
+from .source_tables import SourceFileTable, SourceTable
 from .audit_tables import AuditEventTable
 from .db import Store
 from .tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
@@ -29,4 +30,4 @@ from .tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
 __all__ = ["ROLES", "AdapterTable", "AnswerLogTable", "ApiTokenTable", "AuditEventTable", "ChunkTable",
            "CollectionTable", "ConversationTable", "DocumentTable", "FeedbackTable",
            "GrantTable", "GroupTable", "IngestJobTable", "MembershipTable", "MessageTable",
-           "SessionTable", "Store", "ThrottleTable", "UserTable", "utcnow"]
+           "SessionTable", "SourceFileTable", "SourceTable", "Store", "ThrottleTable", "UserTable", "utcnow"]

@@ -33,3 +33,5 @@ class AdapterTable(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     activated_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
     activated_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # JSON: the erasures that removed examples it was trained on (it should be retrained)
+    erased_data: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -9,7 +9,8 @@ inside the functions that need them, so importing this package stays cheap):
     export_and_register                   GGUF export, evaluation hand-off, registry (workflow.py)
     AdapterRegistry, ActiveAdapter, Gate, regression_reasons, report_numbers,
     LiveAdapterGenerator
-    perplexity_check, GENERAL_TEXT, tokenizer_for, adapters_dir, dataset_dir, run_dir
+    perplexity_check, GENERAL_TEXT, tokenizer_for, adapters_dir, dataset_dir, run_dir,
+    tuning_root
 """
 from importlib import import_module
 
@@ -29,7 +30,7 @@ _EXPORTS = {
     "LiveAdapterGenerator": "live", "perplexity_check": "perplexity",
     "GENERAL_TEXT": "perplexity",
     "tokenizer_for": "tokens", "adapters_dir": "paths", "dataset_dir": "paths",
-    "run_dir": "paths",
+    "run_dir": "paths", "tuning_root": "paths",
 }
 __all__ = ["TuningError", *sorted(_EXPORTS)]
 

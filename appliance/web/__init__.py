@@ -21,10 +21,11 @@ def when(epoch: float | None) -> str:
 
 
 def register_web(app: Flask) -> None:
-    from . import admin, audit, auth, chat, documents, errors, openai_api, ops, quality, security
+    from . import (admin, audit, auth, chat, documents, errors, openai_api, ops, quality,
+                   security, sources)
 
     app.add_template_filter(when)
     security.install(app)
     errors.install(app)
-    for module in (auth, chat, documents, admin, audit, quality, ops, openai_api):
+    for module in (auth, chat, documents, admin, sources, audit, quality, ops, openai_api):
         app.register_blueprint(module.bp)

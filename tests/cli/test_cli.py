@@ -186,3 +186,34 @@ def test_eval_answers_reports_bad_input_clearly(tmp_path):
     (tmp_path / "corpus.jsonl").write_text('{"_id": "a", "text": "b"}\n')
     bad = run(tmp_path / "d", "eval", "answers", "--qa", str(tmp_path / "qa.jsonl"), check=False)
     assert bad.returncode != 0 and "invalid JSON" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_sources_and_erase_as_an_operator_runs_them(tmp_path, model_dir):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "appliance.toml").write_text(
+        f'llm_model_path = "{next(model_dir.glob("*.gguf"))}"\n')
+    run(data, "init")
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "ward.md").write_text("# Ward\n\nPatient reference QX4471ZB is on ward 7.\n\n"
+                                   "Visiting hours end at 8 pm.\n")
+    out = run(data, "sources", "add", str(share), "--collection", "wards", "--json")
+    assert json.loads(out.stdout.splitlines()[-1])["sources"][0]["added"] == 1
+    listed = json.loads(run(data, "sources", "list", "--json").stdout)["sources"]
+    assert listed[0]["indexed"] == 1 and listed[0]["collection"] == "wards"
+    (share / "rota.md").write_text("# Rota\n\nThe porter starts at 10 pm.\n")
+    dry = json.loads(run(data, "sources", "sync", "--dry-run", "--json").stdout)
+    assert dry["dry_run"] and dry["sources"][0]["added"] == 1
+    assert "rota.md" not in run(data, "docs", "list").stdout  # a dry run changes nothing
+    plan = json.loads(run(data, "erase", "--subject", "QX4471ZB", "--dry-run", "--json").stdout)
+    assert plan["would_remove"]["chunks"] == 1
+    refused = run(data, "erase", "--subject", "QX4471ZB", check=False)
+    assert refused.returncode == 2 and "--yes" in refused.stderr  # no tty: no silent erasure
+    done = json.loads(run(data, "erase", "--subject", "QX4471ZB", "--yes", "--json").stdout)
+    assert not any(done["remaining"].values())
+    check = run(data, "audit", "verify-erasure", done["report"])
+    assert check.stdout.startswith("OK: erasure of a subject")
+    assert "QX4471ZB" not in run(data, "search", "patient reference ward", "--json").stdout
+    bad = run(data, "erase", "--document", "999", check=False)
+    assert bad.returncode != 0 and "no document with id 999" in bad.stderr

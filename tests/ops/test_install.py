@@ -347,16 +347,18 @@ def test_the_install_keeps_code_root_owned_and_secrets_private(installed):
     assert Path(PATHS["appliance_run_dir"]).stat().st_mode & 0o7777 == 0o2750
 
 
-def test_the_unit_passes_systemd_analyze(installed):
+@pytest.mark.parametrize("unit", [UNIT, UNIT.with_name(f"{NAME}-sources.service")],
+                         ids=["web", "sources"])
+def test_the_unit_passes_systemd_analyze(installed, unit):
     analyze = system_tool("systemd-analyze")
-    verify = subprocess.run([analyze, "verify", str(UNIT)], capture_output=True, text=True)
+    verify = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True)
     problems = [line for line in verify.stderr.splitlines()
                 if NAME in line and "BPF" not in line and "cgroup" not in line.lower()]
     assert verify.returncode == 0 and not problems, verify.stderr
     security = subprocess.run([analyze, "security", "--offline=true", "--threshold=25",
-                               str(UNIT)], capture_output=True, text=True)
+                               str(unit)], capture_output=True, text=True)
     out = security.stdout + security.stderr
     assert security.returncode == 0, out
     score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1))
-    _record("systemd_exposure", score)
+    _record(f"systemd_exposure_{unit.stem}", score)
     assert score <= 2.5, out  # "OK" or better on systemd's 0 (safe) … 10 (exposed) scale

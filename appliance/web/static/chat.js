@@ -51,6 +51,8 @@
       const where = `[${c.n}] ${c.doc_name}` + (c.page ? `, page ${c.page}` : "");
       summary.append(el("span", "source-label", where));
       if (c.section) summary.append(el("span", "section", ` — ${c.section}`));
+      if (c.version) summary.append(el("span", "version", ` (version ${c.version}` +
+        (c.ingested_at ? `, ${c.ingested_at.slice(0, 16).replace("T", " ")} UTC)` : ")")));
       details.append(summary);
       if (c.text) details.append(el("div", "passage", c.text));
       const open = el("a", "source", "Open in the document" + (c.page ? ` (page ${c.page})` : ""));
