@@ -31,10 +31,13 @@ SUBJECT = "ZK90417Q"
 
 
 def services(data: Path, **kw):
+    from appliance.engines import assemble_generator
     from appliance.services import build_services
     from appliance.settings import load_settings
 
-    return build_services(load_settings({"data_dir": str(data), **kw}, environ={}))
+    settings = load_settings({"data_dir": str(data), **kw}, environ={})
+    assemble_generator(settings)  # what `appliance init` does: the GGUF into the data dir
+    return build_services(settings)
 
 
 def document(n: int) -> str:

@@ -62,6 +62,31 @@ class ErasureService:
 
         return tuning_root(self.settings) / "datasets"
 
+    # -- reports --------------------------------------------------------------------------
+    @property
+    def reports_dir(self) -> Path:
+        return self.settings.data_dir / "erasure"
+
+    def reports(self, keyring: dict) -> list[dict]:
+        """The signed reports, newest first, each checked: {name, ok, problem, body}."""
+        from ..audit import verify_report
+        from ..errors import AuditError
+
+        out = []
+        for path in sorted(self.reports_dir.glob("erasure-*.json"), reverse=True):
+            try:
+                out.append({"name": path.name, "ok": True, "problem": "",
+                            "body": verify_report(path.read_text(encoding="utf-8"), keyring)})
+            except (AuditError, OSError, UnicodeDecodeError) as exc:
+                out.append({"name": path.name, "ok": False, "problem": str(exc), "body": {}})
+        return out
+
+    def report_text(self, name: str) -> str:
+        path = self.reports_dir / name
+        if "/" in name or not name.startswith("erasure-") or not path.is_file():
+            raise NotFoundError(f"no erasure report {name!r}")
+        return path.read_text(encoding="utf-8")
+
     # -- finding --------------------------------------------------------------------------
     def plan(self, document: int | None = None, subject: str | None = None,
              user: str | None = None, expired: bool = False) -> Erasure:
@@ -267,7 +292,7 @@ class ErasureService:
             "remaining_mentions": plan.remaining, "appliance_version": product_version(),
         }
         report = sign_report(body, self.signer())
-        folder = self.settings.data_dir / "erasure"
+        folder = self.reports_dir
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"erasure-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}.json"
         path.write_text(report, encoding="utf-8")

@@ -21,11 +21,12 @@ def when(epoch: float | None) -> str:
 
 
 def register_web(app: Flask) -> None:
-    from . import (admin, audit, auth, chat, documents, errors, openai_api, ops, quality,
-                   security, sources)
+    from . import (admin, audit, auth, chat, documents, erasure, errors, openai_api, ops,
+                   quality, security, sources)
 
     app.add_template_filter(when)
     security.install(app)
     errors.install(app)
-    for module in (auth, chat, documents, admin, sources, audit, quality, ops, openai_api):
+    for module in (auth, chat, documents, admin, sources, erasure, audit, quality, ops,
+                   openai_api):
         app.register_blueprint(module.bp)

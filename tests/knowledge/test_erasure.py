@@ -164,3 +164,15 @@ def test_retention_expires_old_documents_and_conversations(app_factory, tmp_path
                                                                     "policy.md"]
         assert list(sess.scalars(select(ConversationTable.title))) == ["10 days old"]
     assert app.indexes.check().ok
+
+
+@pytest.mark.postgres
+def test_erasure_on_postgresql_rewrites_the_tables(pg_url, app_factory, tmp_path):
+    app = app_factory(tmp_path / "data", database_url=pg_url)
+    app.ingest.ingest_bytes("ward-notes.md", DOC.encode())
+    plan = app.erasure.plan(subject=SUBJECT)
+    assert plan.scope.counts()["chunks"] == 1
+    done = app.erasure.erase(plan, actor="dpo", subject=SUBJECT)
+    assert not any(done.remaining.values())
+    assert all(SUBJECT not in h.text for h in app.retriever.search(SUBJECT, k=5).hits)
+    assert app.indexes.check().ok and app.audit.verify(record=False).ok

@@ -206,3 +206,23 @@ def wait_for(condition, timeout=30.0):
             return
         time.sleep(0.1)
     raise AssertionError("the watcher did not sync in time")
+
+
+def test_answers_follow_a_saved_change_with_the_real_model(app_factory, model_dir, tmp_path):
+    app = app_factory(llm_model_path=str(next(model_dir.glob("*.gguf"))))
+    folder = tmp_path / "share"
+    text = "# Travel\n\nThe annual travel allowance for field staff is {} pounds.\n"
+    write(folder, "travel.md", text.format(1200))
+    app.sources.add(folder, "default")
+    app.sources.sync()
+    question = "What is the annual travel allowance for field staff?"
+    first = app.chat.ask(question)
+    assert "1200" in first.answer.replace(",", "") and first.citations[0].version == 1
+    write(folder, "travel.md", text.format(1350))
+    app.sources.sync()
+    second = app.chat.ask(question)
+    assert "1350" in second.answer.replace(",", "") and "1200" not in second.answer
+    assert second.citations[0].version == 2 and second.citations[0].ingested_at
+    (folder / "travel.md").unlink()
+    app.sources.sync()
+    assert not app.chat.ask(question).citations  # nothing left to cite

@@ -1,12 +1,10 @@
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from appliance.store import Store
 from appliance.store.tables import ChunkTable, DocumentTable
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def _roundtrip(store: Store) -> None:
@@ -47,21 +45,6 @@ def test_failed_transaction_leaves_nothing(tmp_path):
             raise RuntimeError("boom")
     with store.session() as sess:
         assert sess.scalars(select(DocumentTable)).all() == []
-
-
-@pytest.fixture
-def pg_url():
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            name = f"appliance_test_{uuid.uuid4().hex[:8]}"
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"no PostgreSQL answers at 127.0.0.1:5432 ({exc.__class__.__name__})")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.mark.postgres
