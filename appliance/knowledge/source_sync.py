@@ -84,7 +84,7 @@ class SourceSync:
             elif p is not None:
                 report.added, report.updated = len(p.new), len(p.changed)
                 report.removed, report.renamed = len(p.gone), len(p.renamed)
-                report.unchanged = p.unchanged
+                report.unchanged = p.unchanged + len(p.touched)
             report.seconds = round(time.monotonic() - started, 3)
             if not dry_run:
                 self._finish(src, report, actor)
