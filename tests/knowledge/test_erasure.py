@@ -105,8 +105,16 @@ def test_erase_subject_reaches_every_copy_and_leaves_no_trace(erasable):
                           "verify-erasure", str(done.report_path)],
                          capture_output=True, text=True)
     assert out.returncode == 1 and "changed after signing" in out.stdout
-    with app.store.session() as sess:
-        assert app.audit.verify(record=False).ok
+    assert app.audit.verify(record=False).ok
+    # the review export and the conversations lack it; a new answer cites no passage with it
+    exported = data / "corrections.jsonl"
+    app.quality.export_corrections(exported)
+    assert SUBJECT not in exported.read_text()
+    nurse = app.accounts.user("nurse")
+    who = Principal(nurse.id, nurse.username, nurse.role, "cli")
+    assert all(SUBJECT not in c.title for c in app.conversations.list(who))
+    answer = app.chat.ask(f"Which ward is patient {SUBJECT} on?")  # (logs a new question)
+    assert all(SUBJECT not in c.text for c in answer.citations)
 
 
 def test_erase_document_user_and_refusals(erasable):
