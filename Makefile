@@ -14,6 +14,16 @@ export TRANSFORMERS_OFFLINE := 1
 LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 WHEELS ?= $(HOME)/.cache/appliance-wheels
+# A CUDA build when this host has both the CUDA compiler and a GPU (docs/models.md), kept in a
+# wheel cache of its own; the CPU build otherwise, and as the fallback when the CUDA build fails.
+GPU := $(shell command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo cuda)
+ifeq ($(GPU),cuda)
+LLAMA_WHEELS := $(WHEELS)/cuda
+LLAMA_BUILD_ARGS := $(LLAMA_CMAKE_ARGS) -DGGML_CUDA=on
+else
+LLAMA_WHEELS := $(WHEELS)
+LLAMA_BUILD_ARGS := $(LLAMA_CMAKE_ARGS)
+endif
 
 .PHONY: run setup init ingest-samples test test-fast bench bundle clean
 
@@ -26,10 +36,14 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
-	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps -w $(WHEELS) \
-	    llama-cpp-python==$(LLAMA_VERSION)
-	$(PIP) install -q $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_BUILD_ARGS)" $(PIP) wheel --no-cache-dir --no-deps -w $(LLAMA_WHEELS) \
+	    llama-cpp-python==$(LLAMA_VERSION) || \
+	  { echo "the CUDA build of llama-cpp-python failed: building it for the CPU"; \
+	    CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps -w $(WHEELS) \
+	      llama-cpp-python==$(LLAMA_VERSION); }
+	$(PIP) install -q $$(ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl 2>/dev/null \
+	  || ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl)
 	$(PIP) install -q -e '.[test]'
 	touch $@
 

@@ -11,6 +11,7 @@ from typing import Callable, TypeVar
 
 from .audit import AuditLog, ensure_keys
 from .engines import SentenceEmbedder, generator_path, remembered, sha256_file
+from .errors import ModelError
 from .knowledge import HybridRetriever, Indexes, IngestService
 from .privacy import RedactingLogFilter, Redactor, RedactorPool, load_settings_policy
 from .settings import Settings
@@ -69,28 +70,46 @@ class Appliance:
 
     @cached_property
     def generator(self):
-        """The base GGUF plus the registry's active adapter, swapped in without a restart
-        (a lora_adapter_path setting pins an adapter instead)."""
-        from .answering import REFUSAL_OPENING
-        from .engines import LlamaGenerator
-        from .tuning import ActiveAdapter, LiveAdapterGenerator
+        """The model registry's active model (else the bundled GGUF, or the llm_model_path
+        setting) plus the adapter registry's active adapter, both swapped in without a
+        restart (a lora_adapter_path setting pins an adapter instead)."""
+        from .answering import REFUSAL, REFUSAL_OPENING
+        from .engines import LlamaGenerator, gpu_layers
+        from .tuning import ActiveAdapter, ActiveModel, LiveAdapterGenerator
 
         path, s = generator_path(self.settings), self.settings
+        layers = gpu_layers(s.fixed_gpu_layers)
+        digest = _soon(lambda: remembered([path], lambda: sha256_file(path), s.models_dir))
 
-        def make(adapter: ActiveAdapter | None) -> LlamaGenerator:
+        def make(adapter: ActiveAdapter | None, model: ActiveModel | None) -> LlamaGenerator:
             bias = s.fixed_refusal_bias
             if bias is None:  # auto: the adapter's calibration, none for the base model
                 bias = adapter.refusal_bias if adapter else 0.0
-            return LlamaGenerator(str(path), s.context_size, s.threads,
-                                  adapter.path if adapter else "", s.temperature,
-                                  opening_bias={REFUSAL_OPENING: -bias})
+            file, n_ctx = path, s.context_size
+            if model is not None:  # checked before every load (cached by size and mtime)
+                file = Path(model.path)
+                if remembered([file], lambda: sha256_file(file), s.models_dir) != model.sha256:
+                    raise ModelError(f"model {model.name} changed on disk since it was "
+                                     f"registered: {file}")
+                n_ctx = min(n_ctx, model.context_length or n_ctx)
+            chat = model is not None and model.frame == "chat"
+            opening = REFUSAL if chat else REFUSAL_OPENING  # a chat turn starts without a space
+            return LlamaGenerator(str(file), n_ctx, s.threads, adapter.path if adapter else "",
+                                  s.temperature, opening_bias={opening: -bias},
+                                  gpu_layers=layers, chat=chat)
 
-        digest = _soon(lambda: remembered([path], lambda: sha256_file(path), s.models_dir))
         lora = s.lora_adapter_path
         pinned = ActiveAdapter(lora, sha256_file(Path(lora))) if lora else None
-        generator = LiveAdapterGenerator(make, self.adapters.active_state, pinned)
-        generator.model_sha256 = digest.result()  # recorded with every answer
-        return generator
+        return LiveAdapterGenerator(make, self.adapters.active_state, pinned,
+                                    active_model=self.models.active_state,
+                                    bundled_sha256=digest.result())
+
+    @cached_property
+    def models(self):
+        """The model registry: GGUFs an operator brought (audited activation)."""
+        from .tuning import ModelRegistry
+
+        return ModelRegistry(self.store, self.audit)
 
     @cached_property
     def adapters(self):

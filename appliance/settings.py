@@ -39,6 +39,7 @@ class Settings:
     calibration_confidence: float = 0.9
     threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     context_size: int = 2048
+    gpu_layers: str = "auto"
     max_answer_tokens: int = 200
     copy_answers: bool = False
     evidence_sentences: int = 2
@@ -113,6 +114,7 @@ class Settings:
                                 f"not {self.query_precision!r}")
         self.collection_policy_map  # noqa: B018 - validates the format
         self.collection_retention_map  # noqa: B018 - validates the format
+        self.fixed_gpu_layers  # noqa: B018 - validates the format
         if self.conversation_retention_days < 0:
             raise SettingsError("conversation_retention_days must not be negative (0: kept)")
         if self.fusion not in ("rrf", "dense", "keyword"):
@@ -164,6 +166,23 @@ class Settings:
                                     f"not {item!r}")
             out[collection] = policy
         return out
+
+    @property
+    def fixed_gpu_layers(self) -> int | None:
+        """`gpu_layers` as a number (-1: all), or None for "auto" (all when a GPU is usable)."""
+        word = self.gpu_layers.strip().lower()
+        if word == "auto":
+            return None
+        if word == "all":
+            return -1
+        try:
+            value = int(word)
+        except ValueError:
+            raise SettingsError(f"gpu_layers must be auto, all or a number of layers, "
+                                f"not {self.gpu_layers!r}") from None
+        if value < -1:
+            raise SettingsError("gpu_layers must be -1 (all), 0 (none) or a positive number")
+        return value
 
     @property
     def collection_retention_map(self) -> dict[str, int]:

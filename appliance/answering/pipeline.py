@@ -23,7 +23,8 @@ from .evidence import EvidenceFinder
 from .followups import Turn, history_prompt, rewrite
 from .injection import addresses_the_system, without_markers
 from .links import clean_links
-from .prompts import REFUSAL, STOP, Passage, best_supported, build_prompt, cited_numbers, is_refusal
+from .prompts import (REFUSAL, STOP, Passage, best_supported, build_chat, build_prompt,
+                      cited_numbers, is_refusal)
 from .support_check import SupportCheck
 from .verification import Verdict, decide, measure
 
@@ -159,8 +160,17 @@ class ChatService:
         passages = [passages[i] for i, _ in chosen]
         shown = [Passage(p.label, excerpt) for p, (_, excerpt) in zip(passages, chosen)]
         check_ms = (time.perf_counter() - t_evidence) * 1000  # sentence scoring, then the check
-        built = build_prompt(question, shown, self.generator.count_tokens,
-                             self.generator.n_ctx, self.settings.max_answer_tokens, earlier, style)
+        # One model from the prompt to the last token: a template and a tokenizer are its own.
+        gen = self.generator.serving() if hasattr(self.generator, "serving") else self.generator
+        chat = getattr(gen, "chat", None)
+        if chat is not None:  # an instruction-tuned model: its own chat template
+            built = build_chat(question, shown, gen.count_tokens, gen.n_ctx,
+                               self.settings.max_answer_tokens, chat.overhead(), earlier, style)
+            prompt, stop = chat.tokens(built.system, built.text), chat.stop
+        else:
+            built = build_prompt(question, shown, gen.count_tokens, gen.n_ctx,
+                                 self.settings.max_answer_tokens, earlier, style)
+            prompt, stop = built.text, STOP
         pieces: list[str] = []
         t_first, verdict = None, None
         relevance = None
@@ -172,7 +182,7 @@ class ChatService:
         else:
             threshold = self.check.threshold() if self.check else None
             constraint = self._constraint(shown[:built.used])
-            for piece in self._generate(built.text, scope, counts, constraint):
+            for piece in self._generate(prompt, scope, counts, constraint, gen, stop):
                 if t_first is None:
                     t_first = time.perf_counter()
                 pieces.append(piece)
@@ -226,12 +236,14 @@ class ChatService:
             return None
         return CopyConstraint.build([p.text for p in passages], tokenize)
 
-    def _generate(self, prompt: str, scope: str | None, counts: Counter,
-                  constraint: CopyConstraint | None = None) -> Iterator[str]:
+    def _generate(self, prompt: str | list[int], scope: str | None, counts: Counter,
+                  constraint: CopyConstraint | None = None, gen: Any = None,
+                  stop: Sequence[str] = STOP) -> Iterator[str]:
         """The model's answer as redacted pieces (the output redactor is stream-safe)."""
         out = self.redactor.stream("output", scope) if self.redactor else None
         kw = {"constraint": constraint.allowed} if constraint else {}
-        for piece in self.generator.stream(prompt, self.settings.max_answer_tokens, STOP, **kw):
+        gen = gen or self.generator
+        for piece in gen.stream(prompt, self.settings.max_answer_tokens, stop, **kw):
             safe = out.feed(piece) if out else piece
             if safe:
                 yield safe

@@ -52,8 +52,9 @@ def cmd_activate(args) -> int:
     from ..engines import generator_path, sha256_file
 
     app = services_from(args)
+    serving = app.models.active()  # the registry's model, else the bundled one
     model = generator_path(app.settings)
-    base = sha256_file(model) if model.is_file() else None
+    base = serving.sha256 if serving else (sha256_file(model) if model.is_file() else None)
     info = app.adapters.activate(args.version, actor_name(args), force=args.force,
                                  base_sha256=base)
     print(f"active: v{info.version} {info.name} sha256 {info.sha256[:16]}…"

@@ -167,10 +167,19 @@ def cmd_reindex(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from ..engines import check_models
+    from ..engines import acceleration, check_models, sha256_file
 
     app = services_from(args)
     problems: list[str] = []
+    accel = acceleration(app.settings.fixed_gpu_layers)
+    serving = app.models.active()
+    if serving is not None:
+        from pathlib import Path
+
+        path = Path(serving.path)
+        if not path.is_file() or sha256_file(path) != serving.sha256:
+            problems.append(f"registered model {serving.name} ({serving.path}) is missing or "
+                            "changed since it was registered")
     try:
         checks = check_models(app.settings, app.embedder.path, app.embedder.model_hash)
     except ModelError as exc:
@@ -188,10 +197,18 @@ def cmd_doctor(args) -> int:
     if args.json:
         print_json({"ok": not problems, "problems": problems,
                     "models": [vars(c) | {"ok": c.ok} for c in checks],
-                    "index": vars(report) if report else None})
+                    "serving": serving.name if serving else "bundled",
+                    "acceleration": accel, "index": vars(report) if report else None})
     else:
         for c in checks:
             print(f"{'ok ' if c.ok else 'BAD'} {c.name:9} {c.path}")
+        if serving is not None:
+            print(f"    serving   {serving.name} ({serving.architecture}, frame {serving.frame})")
+        layers = accel["gpu_layers"]
+        print(f"    gpu       {accel['gpu'] or 'none'}; model layers offloaded: "
+              f"{'all' if layers == -1 else layers}"
+              f"{'' if accel['llama_gpu_offload'] else ' (a CPU build of llama-cpp-python)'}; "
+              f"embedder on {accel['embedder_device']}")
         if report is not None:
             print(f"{'ok ' if report.ok else 'BAD'} store {report.store_chunks} chunks, vectors "
                   f"{report.vector_ids}, keywords {report.keyword_ids}")

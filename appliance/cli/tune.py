@@ -48,6 +48,8 @@ def register(sub) -> None:
     t.add_argument("--checkpoint-every", type=int, default=10, help="optimizer steps")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
+    t.add_argument("--qlora", action="store_true",
+                   help="QLoRA: the base model in 4 bits (bitsandbytes), on a CUDA GPU only")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_train)
 
@@ -156,20 +158,32 @@ def cmd_synthesize(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
+def serving_base(app) -> tuple[Path, str]:
+    """The model adapters are trained on and load on: the registry's active model, else the
+    bundled one (its path and sha256)."""
     from ..engines import assemble_generator, sha256_file
+
+    active = app.models.active()
+    if active is not None:
+        return Path(active.path), active.sha256
+    base = assemble_generator(app.settings)
+    return base, sha256_file(base)
+
+
+def cmd_train(args) -> int:
     from ..tuning import TrainConfig, dataset_dir, load_manifest, read_examples, run_dir, train
 
     settings = settings_from(args)
     data = dataset_dir(settings, args.dataset)
     manifest = load_manifest(data)
-    base = assemble_generator(settings)
+    base, base_sha = serving_base(services_from(args))
     config = TrainConfig(rank=args.rank, alpha=args.alpha, learning_rate=args.learning_rate,
                          epochs=args.epochs, max_steps=args.max_steps, grad_accum=args.grad_accum,
                          max_length=args.max_length, checkpoint_every=args.checkpoint_every,
-                         seed=args.seed, threads=settings.threads, device=args.device)
+                         seed=args.seed, threads=settings.threads, device=args.device,
+                         qlora=args.qlora)
     meta = {"dataset": args.dataset, "data_sha256": manifest["data_sha256"],
-            "base_sha256": sha256_file(base), "base_model": base.name}
+            "base_sha256": base_sha, "base_model": base.name}
     report = train(run_dir(settings, args.run or args.dataset),
                    read_examples(data / "train.jsonl"), base, config, resume=args.resume,
                    progress=show_progress(args) or not args.json, meta=meta)
@@ -188,13 +202,12 @@ def cmd_train(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from ..engines import assemble_generator, sha256_file
     from ..tuning import export_and_register
 
     app = services_from(args)
-    base = assemble_generator(app.settings)
+    base, base_sha = serving_base(app)
     info = export_and_register(app.adapters, app.settings, args.run, args.name,
-                               actor_name(args), base, sha256_file(base), args.scale)
+                               actor_name(args), base, base_sha, args.scale)
     if args.json:
         print_json(info.to_json())
     else:

@@ -2,7 +2,8 @@
 model files they load.
 
 Public surface (loaded on first use, so importing this package costs nothing):
-    LlamaGenerator        llama-cpp-python: GGUF generation, streamed
+    LlamaGenerator        llama-cpp-python: GGUF generation, streamed (chat templates, GPU layers)
+    gpu_layers, gpu_offload_available   what the llama.cpp build can offload
     SentenceEmbedder      sentence-transformers for documents, ONNX Runtime for queries
     FaissVectorStore      FAISS index files
     BM25KeywordIndex, recover_keyword_dir   bm25s keyword index
@@ -14,7 +15,8 @@ Public surface (loaded on first use, so importing this package costs nothing):
 from importlib import import_module
 
 _EXPORTS = {
-    "LlamaGenerator": "llm", "SentenceEmbedder": "embedder", "FaissVectorStore": "vectors_faiss",
+    "LlamaGenerator": "llm", "gpu_layers": "llm", "gpu_offload_available": "llm",
+    "acceleration": "llm", "SentenceEmbedder": "embedder", "FaissVectorStore": "vectors_faiss",
     "BM25KeywordIndex": "keyword", "recover_keyword_dir": "keyword", "SpacyTagger": "ner",
     "assemble_generator": "model_files", "check_models": "model_files",
     "generator_path": "model_files", "sha256_file": "model_files", "remembered": "digests",

@@ -82,6 +82,7 @@ class SentenceEmbedder:
         self.fast_queries = fast_queries
         self.query_precision = query_precision
         self._st: Any = None  # the SentenceTransformer, once loaded
+        self.device = "cpu"  # where documents embed (cuda when torch sees a GPU)
         self._facts: dict | None = None  # dimension and token limit
         self._load_lock = threading.Lock()
         # A Rust tokenizer must not be used by two threads at once ("Already borrowed"): the
@@ -134,7 +135,10 @@ class SentenceEmbedder:
             hf_logging.set_verbosity_error()
             self._torch = torch
             torch.set_num_threads(self.threads)
-            model = SentenceTransformer(self.path, device="cpu", local_files_only=True)
+            # Documents embed on CUDA when torch sees a GPU (the query graph stays on the CPU).
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            model = SentenceTransformer(self.path, device=device, local_files_only=True)
+            self.device = device
             if self.dtype == "bfloat16":
                 model.to(torch.bfloat16)
             self._offsets_tokenizer = copy.deepcopy(model.tokenizer)

@@ -21,6 +21,7 @@ from .account_tables import (
                              UserTable,
 )
 from .adapter_tables import AdapterTable
+from .model_tables import ModelTable
 from .quality_tables import AnswerLogTable
 from .source_tables import SourceFileTable, SourceTable
 from .audit_tables import AuditEventTable
@@ -29,5 +30,5 @@ from .tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
 
 __all__ = ["ROLES", "AdapterTable", "AnswerLogTable", "ApiTokenTable", "AuditEventTable", "ChunkTable",
            "CollectionTable", "ConversationTable", "DocumentTable", "FeedbackTable",
-           "GrantTable", "GroupTable", "IngestJobTable", "MembershipTable", "MessageTable",
+           "GrantTable", "GroupTable", "IngestJobTable", "MembershipTable", "MessageTable", "ModelTable",
            "SessionTable", "SourceFileTable", "SourceTable", "Store", "ThrottleTable", "UserTable", "utcnow"]

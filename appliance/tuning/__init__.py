@@ -9,6 +9,7 @@ inside the functions that need them, so importing this package stays cheap):
     export_and_register                   GGUF export, evaluation hand-off, registry (workflow.py)
     AdapterRegistry, ActiveAdapter, Gate, regression_reasons, report_numbers,
     LiveAdapterGenerator
+    ModelRegistry, ActiveModel, ModelInfo the model registry (model_registry.py)
     perplexity_check, GENERAL_TEXT, tokenizer_for, adapters_dir, dataset_dir, run_dir,
     tuning_root
 """
@@ -31,6 +32,8 @@ _EXPORTS = {
     "GENERAL_TEXT": "perplexity",
     "tokenizer_for": "tokens", "adapters_dir": "paths", "dataset_dir": "paths",
     "run_dir": "paths", "tuning_root": "paths",
+    "ModelRegistry": "model_registry", "ActiveModel": "model_registry",
+    "ModelInfo": "model_registry",
 }
 __all__ = ["TuningError", *sorted(_EXPORTS)]
 

@@ -70,3 +70,39 @@ def read_header(path: Path) -> tuple[str, dict[str, tuple[int, ...]]]:
             cur.pos += 8 * n_dims + 12  # dims, then type (u32) and offset (u64)
             shapes[name] = tuple(int(d) for d in dims)
         return arch, shapes
+
+
+SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q",
+           12: "d"}
+
+
+def read_metadata(path: Path) -> tuple[dict, int]:
+    """(the scalar and string metadata values by key, the parameter count): arrays (the
+    vocabulary) are skipped, so reading stays fast on any model size."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        cur = _Cursor(buf)
+        if bytes(buf[:4]) != b"GGUF":
+            raise TuningError(f"{path} is not a GGUF file")
+        cur.pos = 4
+        version, n_tensors, n_kv = cur.unpack("IQQ")
+        if version < 2:
+            raise TuningError(f"{path}: GGUF version {version} is too old")
+        values: dict = {}
+        for _ in range(n_kv):
+            key, kind = cur.string(), cur.unpack("I")
+            if kind == STRING:
+                values[key] = cur.string()
+            elif kind in SCALARS:
+                values[key] = cur.unpack(SCALARS[kind])
+            else:
+                cur.skip(kind)
+        params = 0
+        for _ in range(n_tensors):
+            _, n_dims = cur.string(), cur.unpack("I")
+            dims = struct.unpack_from(f"<{n_dims}Q", buf, cur.pos)
+            cur.pos += 8 * n_dims + 12
+            count = 1
+            for d in dims:
+                count *= int(d)
+            params += count
+        return values, params

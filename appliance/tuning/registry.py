@@ -53,6 +53,7 @@ class ActiveAdapter:
     sha256: str | None
     refusal_bias: float = 0.0
     min_relevance: float | None = None
+    base_sha256: str | None = None  # the model it was trained on: it loads on no other
 
 
 def sha256_of(path: Path) -> str:
@@ -205,9 +206,11 @@ class AdapterRegistry:
         answer."""
         with self.store.session() as s:
             row = s.execute(select(AdapterTable.path, AdapterTable.sha256,
-                                   AdapterTable.refusal_bias, AdapterTable.min_relevance)
+                                   AdapterTable.refusal_bias, AdapterTable.min_relevance,
+                                   AdapterTable.base_sha256)
                             .where(AdapterTable.active.is_(True))).first()
-            return ActiveAdapter(row[0], row[1], float(row[2] or 0.0), row[3]) if row else None
+            return ActiveAdapter(row[0], row[1], float(row[2] or 0.0), row[3], row[4]) \
+                if row else None
 
     def set_metrics(self, version: int | str, metrics: dict,
                     calibration: tuple[float, float | None] | None = None) -> AdapterInfo:

@@ -44,6 +44,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     device: str = "auto"
+    qlora: bool = False  # the frozen base in 4 bits (bitsandbytes NF4): CUDA only
 
 
 @dataclass
@@ -61,8 +62,9 @@ class TrainReport:
     losses: list[float] = field(default_factory=list)
 
 
-def load_base_model(gguf_path: str | Path, device: str = "cpu"):
-    """The base model dequantized from its GGUF file (float32), as transformers sees it."""
+def load_base_model(gguf_path: str | Path, device: str = "cpu", qlora: bool = False):
+    """The base model dequantized from its GGUF file (float32), as transformers sees it; with
+    `qlora`, requantized to 4-bit NF4 on the GPU (bitsandbytes), bf16 compute."""
     passive_omp()
     import torch
     from transformers import AutoModelForCausalLM
@@ -70,9 +72,34 @@ def load_base_model(gguf_path: str | Path, device: str = "cpu"):
     path = Path(gguf_path)
     if not path.is_file():
         raise TuningError(f"model file not found: {path}")
+    if qlora:
+        return _load_4bit(path, device)
     model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
                                                  dtype=torch.float32)
     return model.to(device)
+
+
+def _load_4bit(path: Path, device: str):
+    import torch
+
+    if not device.startswith("cuda"):
+        raise TuningError("QLoRA needs a CUDA GPU and none is usable here: train without "
+                          "--qlora (LoRA on the CPU)")
+    try:
+        import bitsandbytes  # noqa: F401 - transformers needs it for 4-bit weights
+    except ImportError:
+        raise TuningError("QLoRA needs the bitsandbytes package (a CUDA build): "
+                          "pip install bitsandbytes") from None
+    from peft import prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                               bnb_4bit_use_double_quant=True,
+                               bnb_4bit_compute_dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                 quantization_config=quant,
+                                                 device_map={"": device})
+    return prepare_model_for_kbit_training(model)
 
 
 def passive_omp() -> None:
@@ -148,7 +175,8 @@ def train(run_dir: Path, examples: Sequence[dict], gguf_path: str | Path, config
                 )[:total_steps * config.grad_accum]
     _write_run_file(run_dir, config, len(encoded), resume, meta or {})
 
-    model = base_model if base_model is not None else load_base_model(gguf_path, device)
+    model = base_model if base_model is not None else load_base_model(gguf_path, device,
+                                                                      config.qlora)
     lora = LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.target_modules), bias="none",
                       task_type="CAUSAL_LM")

@@ -1,5 +1,5 @@
 """Admin pages: users and roles, groups and members, collections and grants, the policy, the
-adapters and their quality reports."""
+models (switched without a restart), the adapters and their quality reports."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
@@ -15,7 +15,9 @@ def _page(message: str | None = None, secret: str | None = None, status: int = 2
 
     directory = services().accounts.directory(principal())
     return render_template("admin.html", d=directory, message=message, secret=secret,
-                           adapters=services().adapters.list(), headline=headline), status
+                           adapters=services().adapters.list(), headline=headline,
+                           models=services().models.list(),
+                           context_size=services().settings.context_size), status
 
 
 def _back():
@@ -34,6 +36,14 @@ def adapter_report(version: int):
     info = services().adapters.get(version)
     return jsonify({"version": info.version, "name": info.name, "sha256": info.sha256,
                     **info.metrics, "regressions": list(info.regressions)})
+
+
+@bp.post("/models/<name>/activate")
+@roles_required("admin")
+def activate_model(name: str):
+    services().models.activate(name, principal().username)
+    return _page(f"Now serving {name if name != 'bundled' else 'the bundled model'}: from the "
+                 "next answer on, in every worker.")
 
 
 @bp.post("/users")

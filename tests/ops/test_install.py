@@ -11,6 +11,7 @@ Everything the playbook made (user, group, directories, unit files) is removed a
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -99,7 +100,8 @@ class Host:
                  "appliance_nginx_listen_address": "127.0.0.1",
                  "appliance_nginx_port": PORT, "appliance_nginx_server_name": "localhost",
                  "appliance_web_threads": 4,
-                 "appliance_service_environment": {"OMP_NUM_THREADS": "2"}}
+                 "appliance_service_environment": {"OMP_NUM_THREADS": "2"},
+                 "appliance_extra_models_list": _extra_models(bundle)}
         inventory = {"all": {"children": {"appliance": {
             "hosts": {"localhost": {"ansible_connection": "local",
                                     "ansible_python_interpreter": self.playbook_python}},
@@ -121,6 +123,17 @@ class Host:
             run.recap = dict(zip(("ok", "changed", "unreachable", "failed"),
                                  map(int, match.groups())))
         return run
+
+
+def _extra_models(bundle: Path) -> list[dict]:
+    """An operator's extra GGUF from the bundle, pinned by sha256 and made to serve (the
+    bundled file itself stands in for it: the registry treats it as any other model)."""
+    gguf = next((bundle / "models").glob("*.gguf"), None)
+    if gguf is None:  # a tampered bundle without its model: the preflight refuses it anyway
+        return []
+    digest = hashlib.sha256(gguf.read_bytes()).hexdigest()
+    return [{"name": "house-model", "bundle": f"models/{gguf.name}", "sha256": digest,
+             "frame": "completion", "serve": True}]
 
 
 def _debian_python() -> str:
@@ -362,3 +375,17 @@ def test_the_unit_passes_systemd_analyze(installed, unit):
     score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1))
     _record(f"systemd_exposure_{unit.stem}", score)
     assert score <= 2.5, out  # "OK" or better on systemd's 0 (safe) … 10 (exposed) scale
+
+
+def test_the_extra_model_is_installed_registered_and_serving(installed):
+    out = subprocess.run(["runuser", "-u", NAME, "--",
+                          f"{PATHS['appliance_prefix']}/venv/bin/appliance", "--settings",
+                          f"{PATHS['appliance_config_dir']}/appliance.toml", "models", "list",
+                          "--json"], capture_output=True, text=True,
+                         cwd=PATHS["appliance_data_dir"], env={**ops_env(), "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr
+    registry = json.loads(out.stdout)
+    assert registry["serving"] == "house-model"
+    [model] = registry["models"]
+    assert model["path"] == f"{PATHS['appliance_data_dir']}/models/extra/house-model.gguf"
+    assert model["architecture"] == "gemma3" and model["frame"] == "completion"

@@ -140,10 +140,11 @@ def test_a_recalibration_reaches_the_live_generator(registry):
     assert live.current.refusal_bias == 1.75 and live.adapter_sha256 == info.sha256
     assert live.served.min_relevance == 0.42
     registry.set_metrics(info.version, GOOD)  # metrics only: the calibration stays
-    assert registry.active_state() == ActiveAdapter(info.path, info.sha256, 1.75, 0.42)
+    assert registry.active_state() == ActiveAdapter(info.path, info.sha256, 1.75, 0.42,
+                                                    info.base_sha256)
     registry.set_metrics(info.version, GOOD, (0.5, None))  # calibrated without a check
     list(live.stream("q", 5, []))
-    assert live.served == ActiveAdapter(info.path, info.sha256, 0.5, None)
+    assert live.served == ActiveAdapter(info.path, info.sha256, 0.5, None, info.base_sha256)
 
 
 def test_live_generator_keeps_serving_when_an_adapter_fails_to_load(registry, caplog):
