@@ -98,6 +98,16 @@ class Settings:
     login_max_failures_per_address: int = 20
     login_lockout_seconds: int = 300
     admin_username: str = "admin"
+    ldap_url: str = ""
+    ldap_user_dn: str = ""
+    ldap_user_filter: str = "(objectClass=*)"
+    ldap_group_base: str = ""
+    ldap_group_filter: str = "(|(member={dn})(uniqueMember={dn})(memberUid={username}))"
+    ldap_group_map: str = ""
+    ldap_role_map: str = ""
+    ldap_start_tls: bool = False
+    ldap_ca_file: str = ""
+    ldap_timeout_seconds: int = 5
     admin_password: str = ""
     chat_queue_limit: int = 64
     api_requests_per_minute: int = 300
@@ -115,6 +125,7 @@ class Settings:
         self.collection_policy_map  # noqa: B018 - validates the format
         self.collection_retention_map  # noqa: B018 - validates the format
         self.fixed_gpu_layers  # noqa: B018 - validates the format
+        self._check_ldap()
         if self.conversation_retention_days < 0:
             raise SettingsError("conversation_retention_days must not be negative (0: kept)")
         if self.fusion not in ("rrf", "dense", "keyword"):
@@ -184,6 +195,36 @@ class Settings:
             raise SettingsError("gpu_layers must be -1 (all), 0 (none) or a positive number")
         return value
 
+    def _check_ldap(self) -> None:
+        if not self.ldap_url:
+            return
+        if not self.ldap_url.lower().startswith(("ldap://", "ldaps://")):
+            raise SettingsError(f"ldap_url must start with ldap:// or ldaps://, not "
+                                f"{self.ldap_url!r}")
+        if "{username}" not in self.ldap_user_dn:
+            raise SettingsError("ldap_user_dn must hold {username}, e.g. "
+                                "uid={username},ou=people,dc=example,dc=org")
+        if self.ldap_ca_file and not Path(self.ldap_ca_file).is_file():
+            raise SettingsError(f"ldap_ca_file {self.ldap_ca_file} does not exist")
+        if self.ldap_timeout_seconds <= 0:
+            raise SettingsError("ldap_timeout_seconds must be positive")
+        roles = ("admin", "auditor", "reviewer", "user")
+        for group, role in self.ldap_roles.items():
+            if role not in roles:
+                raise SettingsError(f"ldap_role_map: {group}={role}: a role is one of "
+                                    f"{', '.join(roles)}")
+        self.ldap_groups  # noqa: B018 - validates the format
+
+    @property
+    def ldap_groups(self) -> dict[str, str]:
+        """`ldap_group_map` ("ward-nurses=ward, it-admins=it") as {directory group cn: group}."""
+        return _pairs("ldap_group_map", self.ldap_group_map)
+
+    @property
+    def ldap_roles(self) -> dict[str, str]:
+        """`ldap_role_map` ("it-admins=admin") as {directory group cn: role}."""
+        return _pairs("ldap_role_map", self.ldap_role_map)
+
     @property
     def collection_retention_map(self) -> dict[str, int]:
         """`collection_retention` ("tickets=30, hr=365") as {collection: days}."""
@@ -224,6 +265,17 @@ class Settings:
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
+
+
+def _pairs(name: str, text: str) -> dict[str, str]:
+    """"a=b, c=d" as {a: b, c: d}; a clear error for anything else."""
+    out: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = (x.strip() for x in item.partition("="))
+        if not sep or not key or not value:
+            raise SettingsError(f"{name}: expected name=value, not {item!r}")
+        out[key] = value
+    return out
 
 
 def field_names() -> list[str]:

@@ -79,8 +79,10 @@ class Passwords:
 class Sessions:
     """Login with throttling, session lookup, logout and revocation."""
 
-    def __init__(self, settings: Settings, store: Store, audit, passwords: Passwords):
+    def __init__(self, settings: Settings, store: Store, audit, passwords: Passwords,
+                 directory=None):
         self.settings, self.store, self.audit, self.passwords = settings, store, audit, passwords
+        self.directory = directory  # LDAP, when configured (ldap_login.py)
 
     # -- login ---------------------------------------------------------------------------
     def login(self, username: str, password: str, address: str,
@@ -93,26 +95,52 @@ class Sessions:
             user = sess.scalars(select(UserTable)
                                 .where(UserTable.username == username.strip())).first()
             stored = user.password_hash if user is not None else None
-        ok = self.passwords.verify(stored, password)
-        reason = None
-        if not ok:
-            reason = "bad_password" if user is not None else "unknown_user"
-        elif user.disabled:
+        directory = self.directory is not None and self.directory.enabled and (
+            user is None or user.auth_source == "ldap")
+        if directory:  # a name the directory manages: only the directory decides
+            user, reason = self._ask_directory(username.strip(), password)
+        else:
+            ok = self.passwords.verify(stored, password)
+            reason = None
+            if not ok:
+                reason = "bad_password" if user is not None else "unknown_user"
+        if reason is None and user.disabled:
             reason = "disabled"
+        via = {"via": "ldap"} if directory else {}
         if reason is not None:
             self._count_failure(keys, now)
             self.audit.record(LOGIN_FAILURE, actor=username.strip()[:64], source=address,
                               outcome="failure", request_id=request_id,
-                              details={"reason": reason})
+                              details={"reason": reason, **via})
+            if reason == "directory_unreachable":
+                raise AuthError("the directory cannot be reached; try again later")
             raise AuthError(BAD_LOGIN)
         with self.store.session() as sess:
             sess.execute(delete(ThrottleTable).where(ThrottleTable.key == keys[0]))
-            if self.passwords.needs_rehash(user.password_hash):
+            if not directory and self.passwords.needs_rehash(user.password_hash):
                 sess.get(UserTable, user.id).password_hash = self.passwords.hash(password)
         token, principal = self.open(user.id, address)
         self.audit.record(LOGIN_SUCCESS, actor=user.username, source=address,
-                          request_id=request_id, details={"session": principal.session_id[:16]})
+                          request_id=request_id,
+                          details={"session": principal.session_id[:16], **via})
         return token, principal
+
+    def _ask_directory(self, username: str, password: str):
+        """(the synced local account or None, the refusal reason or None)."""
+        from .ldap_login import DirectoryRefused
+
+        try:
+            found = self.directory.authenticate(username, password)
+        except DirectoryRefused as refused:
+            return None, refused.reason
+        with self.store.session() as sess:
+            row, events = self.directory.sync(sess, found)
+            sess.flush()
+            sess.expunge(row)
+        for event, details in events:  # after the commit: SQLite has one writer at a time
+            self.audit.record(event, actor="directory", target=f"user:{username}",
+                              details=details)
+        return row, None
 
     def open(self, user_id: int, address: str, request_id: str | None = None
              ) -> tuple[str, Principal]:

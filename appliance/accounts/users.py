@@ -68,7 +68,10 @@ class AccountService:
     def __init__(self, settings: Settings, store: Store, audit):
         self.settings, self.store, self.audit = settings, store, audit
         self.passwords = Passwords()
-        self.sessions = Sessions(settings, store, audit, self.passwords)
+        from .ldap_login import LdapLogin
+
+        self.ldap = LdapLogin(settings)
+        self.sessions = Sessions(settings, store, audit, self.passwords, self.ldap)
         self.tokens = Tokens(store, audit)
         self.access = Access(store, audit)
 
@@ -194,6 +197,9 @@ class AccountService:
         hashed = self.passwords.hash(check_password(password))
         with self.store.session() as sess:
             user = self._row(sess, username)
+            if user.auth_source == "ldap":
+                raise AccountError(f"{username}'s password is kept by the directory (LDAP): "
+                                   "change it there")
             user.password_hash = hashed
             user.password_changed_at = time.time()
 

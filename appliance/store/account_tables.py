@@ -27,6 +27,7 @@ class UserTable(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
     password_changed_at: Mapped[float] = mapped_column(Float)
+    auth_source: Mapped[str] = mapped_column(String(16), default="local")  # local | ldap
 
 
 class GroupTable(Base):

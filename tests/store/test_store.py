@@ -92,6 +92,7 @@ def test_a_store_at_head_is_not_migrated_again_and_an_old_one_is(tmp_path):
         conn.execute(text("DROP TABLE sources"))
         conn.execute(text("ALTER TABLE adapters DROP COLUMN erased_data"))
         conn.execute(text("DROP TABLE models"))
+        conn.execute(text("ALTER TABLE users DROP COLUMN auth_source"))
     assert not store._at_head()
     store.migrate()
     assert store._at_head()
