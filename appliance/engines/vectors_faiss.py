@@ -33,6 +33,7 @@ class FaissVectorStore:
         self.embedder_hash = embedder_hash
         self.hnsw_threshold = hnsw_threshold
         self.tombstones: set[int] = set()
+        self.applied_seq = 0  # the store's change sequence this index reflects (saved with it)
         self.kind = "flat"
         self.index = self._new_index("flat")
         if self.path.exists():
@@ -63,6 +64,7 @@ class FaissVectorStore:
                                    "run `appliance reindex`")
         self.kind = meta["kind"]
         self.tombstones = set(meta["tombstones"])
+        self.applied_seq = int(meta.get("applied_seq", 0))
         blob = np.frombuffer(raw[start + meta_len:], dtype=np.uint8)
         self.index = self._faiss.deserialize_index(blob)
         if self.kind == "hnsw":
@@ -95,6 +97,7 @@ class FaissVectorStore:
             self._rebuild(self.kind)
 
     def reset(self, kind: str | None = None) -> None:
+        self.applied_seq = 0
         self.index = self._new_index(kind or "flat")
         self.kind = kind or "flat"
         self.tombstones = set()
@@ -105,7 +108,9 @@ class FaissVectorStore:
         keep = np.array([i for i in all_ids if int(i) not in self.tombstones], dtype=np.int64)
         vectors = np.vstack([self.index.reconstruct(int(i)) for i in keep]) if len(keep) else \
             np.zeros((0, self.dim), dtype=np.float32)
+        applied = self.applied_seq
         self.reset(kind)
+        self.applied_seq = applied  # the same contents: the same place in the sequence
         if len(keep):
             self.index.add_with_ids(vectors.astype(np.float32), keep)
 
@@ -138,7 +143,8 @@ class FaissVectorStore:
         """Write header, metadata and index bytes to a temp file, fsync, then rename."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         meta = json.dumps({"dim": self.dim, "kind": self.kind, "embedder_hash": self.embedder_hash,
-                           "tombstones": sorted(self.tombstones), "count": len(self)}).encode()
+                           "tombstones": sorted(self.tombstones), "count": len(self),
+                           "applied_seq": self.applied_seq}).encode()
         blob = self._faiss.serialize_index(self.index).tobytes()
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         with open(tmp, "wb") as fh:

@@ -27,7 +27,7 @@ from sqlalchemy import select, text
 from ..errors import InvalidRequest, NotFoundError
 from ..settings import Settings
 from ..store import (AdapterTable, AnswerLogTable, ChunkTable, ConversationTable, DocumentTable,
-                     FeedbackTable, MessageTable, SourceFileTable, Store)
+                     FeedbackTable, MessageTable, SourceFileTable, Store, record_changes)
 from . import erasure_scope as found
 from .chunking import index_text
 from .erasure_scope import ErasureScope
@@ -163,7 +163,7 @@ class ErasureService:
         with indexes.write_lock():
             if scope.documents:
                 ingest.delete_many([d["id"] for d in scope.documents], actor, reason="erasure")
-            kept_ids, kept_vectors = self._cut_chunks(scope.chunks, needles, ingest.embedder)
+            self._cut_chunks(scope.chunks, needles, ingest.embedder)
             with self.store.session() as sess:
                 messages = list(sess.scalars(select(MessageTable.id).where(
                     MessageTable.conversation_id.in_(scope.conversations)))) \
@@ -185,37 +185,36 @@ class ErasureService:
                         row.status, row.document_id = "erased", None
                         row.error = ("erased: it stays out until the file changes; remove or "
                                      "change it at its origin")
-            if scope.chunks:
-                indexes.apply(kept_ids, kept_vectors, scope.chunks)
+            indexes.catch_up(keywords=False)  # the rewritten and removed chunks, as on every node
             indexes.vectors.compact()  # HNSW tombstones out of the file too
             indexes.rebuild_keywords()
             indexes.save()
 
-    def _cut_chunks(self, chunk_ids: list[int], needles: tuple[str, ...], embedder):
+    def _cut_chunks(self, chunk_ids: list[int], needles: tuple[str, ...], embedder) -> None:
         """Cut the sentences that mention the subject out of each chunk and embed what is
-        left again; a chunk with nothing left goes. Returns the rewritten chunks' ids and
-        vectors (the others are deleted from the store here)."""
+        left again; a chunk with nothing left goes. One transaction, recorded in the change
+        sequence, so every node's indexes follow."""
         if not chunk_ids:
-            return [], np.zeros((0, 1))
-        rewritten: dict[int, tuple[str, str | None]] = {}
+            return
+        plans: dict[int, tuple[str, str | None, int] | None] = {}
         with self.store.session() as sess:
             for row in sess.scalars(select(ChunkTable).where(ChunkTable.id.in_(chunk_ids))):
                 kept = cut_mentions(row.text, needles)
                 section = None if _mentions(row.section or "", needles) else row.section
-                if len(kept.split()) < 3:
-                    sess.delete(row)
-                    continue
-                row.token_count = max(1, row.token_count * len(kept) // max(1, len(row.text)))
-                row.text, row.section = kept, section
-                rewritten[row.id] = (kept, section)
-        if not rewritten:
-            return [], np.zeros((0, 1))
-        ids = sorted(rewritten)
-        vectors = embedder.embed([index_text(*rewritten[i]) for i in ids])
+                tokens = max(1, row.token_count * len(kept) // max(1, len(row.text)))
+                plans[row.id] = None if len(kept.split()) < 3 else (kept, section, tokens)
+        ids = sorted(i for i, p in plans.items() if p is not None)
+        vectors = embedder.embed([index_text(plans[i][0], plans[i][1]) for i in ids]) \
+            if ids else []
         with self.store.session() as sess:
+            gone = [i for i, p in plans.items() if p is None]
+            if gone:
+                sess.execute(ChunkTable.__table__.delete().where(ChunkTable.id.in_(gone)))
             for i, vector in zip(ids, vectors):
-                sess.get(ChunkTable, i).embedding = np.asarray(vector, np.float32).tobytes()
-        return ids, vectors
+                row = sess.get(ChunkTable, i)
+                row.text, row.section, row.token_count = plans[i]
+                row.embedding = np.asarray(vector, np.float32).tobytes()
+            record_changes(sess, ids, gone)
 
     def _purge_datasets(self, scope: ErasureScope, subject: str | None) -> None:
         if not scope.dataset_examples or subject is None:

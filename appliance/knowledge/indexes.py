@@ -1,8 +1,13 @@
 """The derived search indexes (vectors + keywords) kept consistent with the store.
 
-The store is the source of truth: a commit there is the point of no return, and the indexes are
-reconciled from it (stored embeddings, stored texts) whenever they disagree, e.g. after a kill.
-Writers hold an exclusive file lock; readers reload when the files change on disk.
+The store is the source of truth: a commit there is the point of no return. Every writer, on
+any node, records the chunks it added or removed in the store's change sequence in the same
+transaction; each node's indexes are replicas that tail that sequence (`catch_up`: apply the
+changes after the last one applied, idempotently) and remember how far they got in the vector
+file. A new node (an empty index) is built from the store's embeddings and texts (a snapshot)
+and then tails from where the snapshot began. Writers on a node hold an exclusive file lock;
+readers reload when the files change on disk, and catch up before a search when the sequence
+moved (one indexed read when it did not).
 """
 from __future__ import annotations
 
@@ -14,10 +19,10 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..engines import BM25KeywordIndex, FaissVectorStore, recover_keyword_dir
-from ..store import ChunkTable, Store
+from ..store import ChunkTable, IndexChangeTable, Store
 from .chunking import index_text
 
 
@@ -117,25 +122,80 @@ class Indexes:
         self._stamp = self._disk_stamp()
 
     def reconcile(self) -> ConsistencyReport:
-        """Make the indexes match the store; returns what was found before repairing."""
+        """Make the indexes match the store; returns what was found before repairing. An
+        empty vector index is built whole (a snapshot) and then tails the change sequence
+        from where the snapshot began."""
+        head = self.head()
+        fresh = len(self.vectors) == 0
         report = self.check()
         if report.ok:
+            if fresh and self.vectors.applied_seq < head:
+                self.vectors.applied_seq = head
+                self.save()
             return report
         store_ids = self._store_ids()
         missing = sorted(store_ids - self.vectors.ids())
         extra = sorted(self.vectors.ids() - store_ids)
         self.vectors.remove(extra)
-        for start in range(0, len(missing), 5000):
-            part = missing[start:start + 5000]
+        self._add_from_store(missing)
+        if self.keywords.ids() != store_ids:
+            self.rebuild_keywords()
+        if fresh:
+            self.vectors.applied_seq = max(self.vectors.applied_seq, head)
+        self.save()
+        return report
+
+    def _add_from_store(self, ids: list[int]) -> None:
+        """Add these chunks' stored embeddings (those still in the store) to the vectors."""
+        for start in range(0, len(ids), 5000):
+            part = ids[start:start + 5000]
             with self.store.session() as sess:
                 rows = sess.execute(select(ChunkTable.id, ChunkTable.embedding)
                                     .where(ChunkTable.id.in_(part))).all()
-            vecs = np.vstack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows])
-            self.vectors.add(np.asarray([r.id for r in rows], dtype=np.int64), vecs)
-        if self.keywords.ids() != store_ids:
+            if rows:
+                vecs = np.vstack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows])
+                self.vectors.add(np.asarray([r.id for r in rows], dtype=np.int64), vecs)
+
+    # -- the change sequence ----------------------------------------------------------------
+    def head(self) -> int:
+        """The last change in the store's sequence (0: none yet)."""
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(select(func.max(IndexChangeTable.seq))).scalar() or 0)
+
+    def catch_up(self, keywords: bool = True, limit: int = 200_000) -> int:
+        """Apply the changes after the last one applied (call under write_lock; then save).
+        Each chunk's last change wins: removed, or (re-)added from its stored embedding."""
+        applied = self.vectors.applied_seq
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(select(IndexChangeTable.seq, IndexChangeTable.chunk_id,
+                                       IndexChangeTable.op)
+                                .where(IndexChangeTable.seq > applied)
+                                .order_by(IndexChangeTable.seq).limit(limit)).all()
+        if not rows:
+            return 0
+        last = {}
+        for row in rows:
+            last[row.chunk_id] = row.op
+        present = self.vectors.ids()
+        self.vectors.remove([c for c in last if c in present])
+        self._add_from_store(sorted(c for c, op in last.items() if op == "a"))
+        if keywords:
             self.rebuild_keywords()
-        self.save()
-        return report
+        self.vectors.applied_seq = rows[-1].seq
+        return len(rows)
+
+    def follow(self) -> None:
+        """Catch up with changes other processes or nodes committed, before a search."""
+        head = self.head()
+        if head <= self.vectors.applied_seq:
+            return
+        with self.write_lock(blocking=False) as got:
+            if not got:  # a writer on this node holds it: it saves, and we reload then
+                return
+            self.refresh_if_changed()
+            if head > self.vectors.applied_seq:
+                self.catch_up()
+                self.save()
 
     def rebuild_all(self) -> int:
         """Drop both indexes and rebuild them from the store's embeddings and texts."""

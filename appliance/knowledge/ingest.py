@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import numpy as np
 from sqlalchemy import select
 from tqdm import tqdm
 
 from ..errors import IngestError, NotFoundError, OversizeFileError
 from ..settings import Settings
-from ..store import ChunkTable, DocumentTable, IngestJobTable, Store, utcnow
+from ..store import ChunkTable, DocumentTable, IngestJobTable, Store, record_changes, utcnow
 from .chunking import Chunk, chunk_blocks, index_text
 from .extraction import Block, mime_type_for, printable, walk
 from .file_checks import Limits
@@ -149,9 +148,9 @@ class IngestService:
                     chunk_ids.extend(ids)
                     removed.append((doc_id, doc.name, doc.version, len(ids)))
                     sess.delete(doc)
+                record_changes(sess, [], chunk_ids)
             if removed:
-                self.indexes.apply([], np.zeros((0, 1)), chunk_ids)
-                self.indexes.rebuild_keywords()
+                self.indexes.catch_up()
                 self.indexes.save()
         for doc_id, name, version, chunks in removed:
             details = {"name": name, "version": version, "chunks": chunks}
@@ -224,12 +223,11 @@ class IngestService:
                       actor: str | None) -> list[FileOutcome]:
         texts = [index_text(c.text, c.section) for p in group for c in p.chunks]
         vectors = self.embedder.embed(texts)
-        outcomes, added_ids, removed_ids = [], [], []
+        outcomes = []
         with self.store.session() as sess:
             row = 0
             for prep in group:
                 doc, old_ids = self._upsert(sess, prep, collection)
-                removed_ids.extend(old_ids)
                 rows = []
                 for ordinal, chunk in enumerate(prep.chunks):
                     rows.append(ChunkTable(document_id=doc.id, document_version=doc.version,
@@ -239,11 +237,11 @@ class IngestService:
                     row += 1
                 sess.add_all(rows)
                 sess.flush()
-                added_ids.extend(r.id for r in rows)
+                record_changes(sess, [r.id for r in rows], old_ids)
                 status = "updated" if old_ids or doc.version > 1 else "added"
                 outcomes.append(FileOutcome(prep.name, status, doc.id, doc.version,
                                             len(rows)))
-        self.indexes.apply(added_ids, vectors, removed_ids)
+        self.indexes.catch_up(keywords=False)  # the keyword index is rebuilt once per run
         for prep, outcome in zip(group, outcomes):
             event = "document.version" if outcome.status == "updated" else "document.ingest"
             self._record(event, actor, f"doc:{outcome.doc_id}",

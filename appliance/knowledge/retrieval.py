@@ -76,6 +76,7 @@ class HybridRetriever:
         allowed = None if collections is None else set(collections)
         t0 = time.perf_counter()
         self.indexes.refresh_if_changed()
+        self.indexes.follow()  # what other processes and nodes committed since
         if allowed is not None and not allowed:
             return SearchResult([], {"total": 0.0})
         result, vector = self._search(query, k, n, allowed, t0)

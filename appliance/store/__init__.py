@@ -21,6 +21,7 @@ from .account_tables import (
                              UserTable,
 )
 from .adapter_tables import AdapterTable
+from .change_tables import IndexChangeTable, record_changes
 from .model_tables import ModelTable
 from .quality_tables import AnswerLogTable
 from .source_tables import SourceFileTable, SourceTable
@@ -30,5 +31,5 @@ from .tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
 
 __all__ = ["ROLES", "AdapterTable", "AnswerLogTable", "ApiTokenTable", "AuditEventTable", "ChunkTable",
            "CollectionTable", "ConversationTable", "DocumentTable", "FeedbackTable",
-           "GrantTable", "GroupTable", "IngestJobTable", "MembershipTable", "MessageTable", "ModelTable",
-           "SessionTable", "SourceFileTable", "SourceTable", "Store", "ThrottleTable", "UserTable", "utcnow"]
+           "GrantTable", "GroupTable", "IndexChangeTable", "IngestJobTable", "MembershipTable", "MessageTable", "ModelTable",
+           "SessionTable", "SourceFileTable", "SourceTable", "Store", "ThrottleTable", "UserTable", "record_changes", "utcnow"]
