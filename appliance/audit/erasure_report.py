@@ -8,12 +8,12 @@ edited field or an unknown key fails verification.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any
 
 from ..errors import AuditError
 from .export import canonical, render_manifest
+from .export_check import signature_problem
 from .notes import Signer, Verifier
 
 REPORT_KIND = "appliance.erasure-report"
@@ -39,15 +39,7 @@ def verify_report(text: str, keyring: dict[str, Verifier]) -> dict[str, Any]:
     body = {k: v for k, v in report.items() if k != "signature"}
     if body.get("kind") != REPORT_KIND:
         raise AuditError("this is not an erasure report")
-    verifier = keyring.get(str(body.get("key_id")))
-    if verifier is None:
-        raise AuditError(f"signed by unknown key {body.get('key_id')!r} (not in the public keys)")
-    try:
-        signature = base64.b64decode(str(report.get("signature")), validate=True)
-    except (binascii.Error, ValueError):
-        raise AuditError("the signature is not base64") from None
-    if base64.b64encode(signature).decode("ascii") != report.get("signature"):
-        raise AuditError("the signature is not in the form it was signed in")
-    if not verifier.verify(canonical(body), signature):
-        raise AuditError("the signature does not match the report: it was changed after signing")
+    problem = signature_problem(report, keyring, "the report: it was changed after signing")
+    if problem:
+        raise AuditError(problem)
     return body

@@ -60,6 +60,26 @@ class _Forged(Exception):
     pass
 
 
+def signature_problem(document: dict, keyring: dict[str, Verifier], what: str) -> str | None:
+    """Why a signed JSON document (its `key_id`, and a base64 Ed25519 `signature` over the
+    canonical JSON of everything else) does not verify; None when it does."""
+    body = {k: v for k, v in document.items() if k != "signature"}
+    verifier = keyring.get(str(body.get("key_id")))
+    if verifier is None:
+        return f"signed by unknown key {body.get('key_id')!r} (not in the public keys)"
+    try:
+        signature = base64.b64decode(str(document.get("signature")), validate=True)
+    except (binascii.Error, ValueError):
+        return "signature is not base64"
+    if base64.b64encode(signature).decode("ascii") != document.get("signature"):
+        # b64decode ignores the unused low bits of the last character: a respelled signature
+        # decodes to the same bytes, so it would verify over a document that was changed
+        return "the signature is not in the form it was signed in"
+    if not verifier.verify(canonical(body), signature):
+        return f"the signature does not match {what}"
+    return None
+
+
 def _open_manifest(folder: Path, keyring: dict[str, Verifier]) -> dict:
     try:
         text = (folder / MANIFEST).read_bytes().decode("utf-8")
@@ -71,19 +91,9 @@ def _open_manifest(folder: Path, keyring: dict[str, Verifier]) -> dict:
     if not isinstance(manifest, dict) or render_manifest(manifest) != text:
         raise _Forged(f"{MANIFEST} was edited (it is not in the form it was signed in)")
     body = {k: v for k, v in manifest.items() if k != "signature"}
-    verifier = keyring.get(str(body.get("key_id")))
-    if verifier is None:
-        raise _Forged(f"signed by unknown key {body.get('key_id')!r} (not in the public keys)")
-    try:
-        signature = base64.b64decode(str(manifest.get("signature")), validate=True)
-    except (binascii.Error, ValueError):
-        raise _Forged("signature is not base64") from None
-    if base64.b64encode(signature).decode("ascii") != manifest.get("signature"):
-        # b64decode ignores the unused low bits of the last character: a respelled signature
-        # decodes to the same bytes, so it would verify over a manifest that was changed
-        raise _Forged("the signature is not in the form it was signed in")
-    if not verifier.verify(canonical(body), signature):
-        raise _Forged("the signature does not match the manifest")
+    problem = signature_problem(manifest, keyring, "the manifest")
+    if problem:
+        raise _Forged(problem)
     if body.get("manifest_version") != MANIFEST_VERSION:
         raise _Forged(f"unsupported manifest_version {body.get('manifest_version')!r}")
     files = body.get("files")

@@ -8,12 +8,12 @@ sources), not a deletion plus a new document.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
+from ..engines import sha256_file as file_sha256
 from .extraction import MIME_TYPES, printable
 
 
@@ -113,14 +113,6 @@ def list_files(root: Path, rules: Rules) -> dict[str, Stat]:
             except OSError:
                 continue
     return out
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plan(root: Path, rules: Rules, known: Iterable[Known], max_bytes: int) -> Plan:

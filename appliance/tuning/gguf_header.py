@@ -1,10 +1,12 @@
-"""A fast reader of a GGUF file's header: the architecture and the 2-D tensor shapes.
+"""A fast reader of a GGUF file's header: its scalar metadata and the tensor shapes.
 
 gguf.GGUFReader decodes every metadata value, including a 262k-entry vocabulary, which takes
-about 15 s in Python; export only needs the names and shapes, so values are skipped.
+about 15 s in Python; export and the model registry need only the names, shapes and scalar
+values, so arrays are skipped.
 """
 from __future__ import annotations
 
+import math
 import mmap
 import struct
 from pathlib import Path
@@ -46,39 +48,13 @@ class _Cursor:
             raise TuningError(f"unknown GGUF value type {kind}")
 
 
-def read_header(path: Path) -> tuple[str, dict[str, tuple[int, ...]]]:
-    """(general.architecture, {tensor name: GGUF dims (ne0, ne1, ...)})."""
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        cur = _Cursor(buf)
-        if bytes(buf[:4]) != b"GGUF":
-            raise TuningError(f"{path} is not a GGUF file")
-        cur.pos = 4
-        version, n_tensors, n_kv = cur.unpack("IQQ")
-        if version < 2:
-            raise TuningError(f"{path}: GGUF version {version} is too old")
-        arch = ""
-        for _ in range(n_kv):
-            key, kind = cur.string(), cur.unpack("I")
-            if key == "general.architecture" and kind == STRING:
-                arch = cur.string()
-            else:
-                cur.skip(kind)
-        shapes = {}
-        for _ in range(n_tensors):
-            name, n_dims = cur.string(), cur.unpack("I")
-            dims = struct.unpack_from(f"<{n_dims}Q", buf, cur.pos)
-            cur.pos += 8 * n_dims + 12  # dims, then type (u32) and offset (u64)
-            shapes[name] = tuple(int(d) for d in dims)
-        return arch, shapes
-
-
 SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q",
            12: "d"}
 
 
-def read_metadata(path: Path) -> tuple[dict, int]:
-    """(the scalar and string metadata values by key, the parameter count): arrays (the
-    vocabulary) are skipped, so reading stays fast on any model size."""
+def read_gguf(path: Path) -> tuple[dict, dict[str, tuple[int, ...]]]:
+    """(the scalar and string metadata values by key, {tensor name: GGUF dims (ne0, ne1,
+    ...)}): arrays (the vocabulary) are skipped, so reading stays fast on any model size."""
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         cur = _Cursor(buf)
         if bytes(buf[:4]) != b"GGUF":
@@ -96,13 +72,22 @@ def read_metadata(path: Path) -> tuple[dict, int]:
                 values[key] = cur.unpack(SCALARS[kind])
             else:
                 cur.skip(kind)
-        params = 0
+        shapes = {}
         for _ in range(n_tensors):
-            _, n_dims = cur.string(), cur.unpack("I")
+            name, n_dims = cur.string(), cur.unpack("I")
             dims = struct.unpack_from(f"<{n_dims}Q", buf, cur.pos)
-            cur.pos += 8 * n_dims + 12
-            count = 1
-            for d in dims:
-                count *= int(d)
-            params += count
-        return values, params
+            cur.pos += 8 * n_dims + 12  # dims, then type (u32) and offset (u64)
+            shapes[name] = tuple(int(d) for d in dims)
+        return values, shapes
+
+
+def read_header(path: Path) -> tuple[str, dict[str, tuple[int, ...]]]:
+    """(general.architecture, {tensor name: GGUF dims (ne0, ne1, ...)})."""
+    values, shapes = read_gguf(path)
+    return str(values.get("general.architecture", "")), shapes
+
+
+def read_metadata(path: Path) -> tuple[dict, int]:
+    """(the metadata values, the parameter count)."""
+    values, shapes = read_gguf(path)
+    return values, sum(math.prod(dims) for dims in shapes.values())

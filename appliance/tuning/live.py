@@ -20,8 +20,8 @@ KEEP = object()  # the registry could not be read: keep what is served
 
 
 class LiveAdapterGenerator:
-    """Wraps a generator factory `make(adapter or None)` (or `make(adapter, model)` when it
-    follows a model registry too); same surface as LlamaGenerator."""
+    """Wraps a generator factory `make(adapter or None, model or None)` (model None: the
+    bundled one); same surface as LlamaGenerator."""
 
     def __init__(self, make: Callable[..., object],
                  active_state: Callable[[], ActiveAdapter | None],
@@ -39,7 +39,7 @@ class LiveAdapterGenerator:
         model = self._read(active_model, None) if active_model else None
         self._model = model
         self._served = self._fit(adapter, model)
-        self._gen = self._build(self._served, model)
+        self._gen = make(self._served, model)
 
     @property
     def served(self) -> ActiveAdapter | None:
@@ -85,9 +85,6 @@ class LiveAdapterGenerator:
             return None
         return adapter
 
-    def _build(self, adapter, model):
-        return self._make(adapter, model) if self._active_model else self._make(adapter)
-
     def sync(self) -> None:
         """Load the registry's active model and adapter if they are not the ones served."""
         model = self._read(self._active_model, None) if self._active_model else None
@@ -103,7 +100,7 @@ class LiveAdapterGenerator:
             if adapter == self._served and model == self._model:
                 return
             try:
-                gen = self._build(adapter, model)
+                gen = self._make(adapter, model)
             except Exception as exc:  # noqa: BLE001 - keep serving what is loaded
                 log.error("cannot load %s, still serving %s: %s", _name(adapter, model),
                           _name(self._served, self._model), exc)

@@ -92,7 +92,7 @@ def test_base_model_mismatch_is_refused(registry):
 class FakeGenerator:
     n_ctx = 2048
 
-    def __init__(self, adapter):
+    def __init__(self, adapter, model=None):
         self.lora_path = adapter.path if adapter else ""
         if self.lora_path.endswith("broken.gguf"):
             raise RuntimeError("bad file")
@@ -111,7 +111,7 @@ class FakeGenerator:
 def test_live_generator_follows_the_registry_without_restart(registry):
     made = []
 
-    def make(adapter):
+    def make(adapter, model):
         made.append(adapter.path if adapter else "")
         return FakeGenerator(adapter)
 
