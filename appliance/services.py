@@ -26,7 +26,7 @@ class Appliance:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(settings.db_url)
+        self.store = Store(settings.db_url, settings.database_read_url)
         self.store.migrate()
         ensure_keys(settings)  # idempotent: the audit log cannot start without its key
         # Fail closed: an invalid policy stops the appliance before any work is done.
@@ -218,7 +218,7 @@ class Appliance:
         import time
 
         now, stale, pending, errors = time.time(), [], [], []
-        for info in self.sources.list():
+        for info in self.sources.list(replica=True):
             labels = {"source": str(info.id), "collection": info.collection}
             age = info.staleness(now)
             stale.append((labels, float("inf") if age is None else round(age, 1)))

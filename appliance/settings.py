@@ -25,6 +25,8 @@ class Settings:
 
     data_dir: Path = Path("data")
     database_url: str = ""
+    database_read_url: str = ""
+    node_name: str = ""
     llm_model_path: str = ""
     embedder_path: str = ""
     lora_adapter_path: str = ""

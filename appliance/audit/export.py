@@ -66,7 +66,7 @@ def export_events(log, fmt_name: str, out_dir: str | Path, *, since: str | None 
     ctx = {"host": socket.gethostname(), "product_version": product_version()}
     name = f"events.{fmt.suffix}"
     digest, count, first, last = hashlib.sha256(), 0, None, None
-    with log.dialect.reading() as conn, open(out / name, "wb") as fh:
+    with log.dialect.reading(replica=True) as conn, open(out / name, "wb") as fh:
         cur = conn.cursor()
         log.dialect.begin_read(cur)
         low, high = chain.seq_range_for_time(cur, log.dialect, since_ts, until_ts)

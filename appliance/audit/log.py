@@ -27,7 +27,7 @@ class AuditLog:
 
     def __init__(self, store, settings):
         self.store, self.settings = store, settings
-        self.dialect = dialect_for(store.engine)
+        self.dialect = dialect_for(store.engine, store.read_engine)
         self.origin = keys.read_origin(settings)
         self._signer = keys.load_signer(settings)
         self._key_stamp = keys.key_file_stamp(settings)

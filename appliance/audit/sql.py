@@ -21,8 +21,9 @@ class Dialect:
     triggers: tuple[str, ...] = ()
     list_triggers = ""
 
-    def __init__(self, engine):
+    def __init__(self, engine, read_engine=None):
         self.engine = engine
+        self.read_engine = read_engine if read_engine is not None else engine
 
     def sql(self, text: str) -> str:
         return text
@@ -60,9 +61,10 @@ class Dialect:
             conn.close()
 
     @contextmanager
-    def reading(self) -> Iterator[Any]:
-        """A connection for reads; always rolled back."""
-        conn = self.engine.raw_connection()
+    def reading(self, replica: bool = False) -> Iterator[Any]:
+        """A connection for reads; always rolled back. `replica`: the read engine (a
+        streaming standby when database_read_url names one) for reads that tolerate lag."""
+        conn = (self.read_engine if replica else self.engine).raw_connection()
         try:
             yield conn
         finally:
@@ -147,10 +149,10 @@ class PostgresDialect(Dialect):
                 f"ON CONFLICT ({conflict}) DO NOTHING")
 
 
-def dialect_for(engine) -> Dialect:
+def dialect_for(engine, read_engine=None) -> Dialect:
     name = engine.dialect.name
     if name == "sqlite":
-        return SqliteDialect(engine)
+        return SqliteDialect(engine, read_engine)
     if name == "postgresql":
-        return PostgresDialect(engine)
+        return PostgresDialect(engine, read_engine)
     raise AuditError(f"the audit log supports SQLite and PostgreSQL, not {name}")

@@ -84,7 +84,7 @@ def _log(args):
     from ..store import Store
 
     settings = _settings(args)
-    return AuditLog(Store(settings.db_url), settings)
+    return AuditLog(Store(settings.db_url, settings.database_read_url), settings)
 
 
 def _actor() -> str:

@@ -105,7 +105,7 @@ class SourceWatcher:
         self._observer.daemon = True
         self._observer.start()
         try:
-            self._schedule()
+            self._safely(self._schedule)  # the store may be away (a failover): retried
             self._sync(None)  # catch up with what changed while nothing watched
             last_full = last_look = time.monotonic()
             last_care = last_full - (self.maintenance[0] if self.maintenance else 0)
@@ -117,7 +117,7 @@ class SourceWatcher:
                     last_care = now
                 if now - last_look >= SOURCES_REFRESH_S:
                     known = set(self._roots)
-                    self._schedule()
+                    self._safely(self._schedule)
                     new = set(self._roots) - known
                     if new:
                         self._sync(sorted(new))

@@ -128,13 +128,17 @@ class SourceService:
                       len(docs) if keep_documents else 0})
         return len(removed)
 
-    def list(self) -> list[SourceInfo]:
-        with self.store.session() as sess:
+    def list(self, replica: bool = False) -> list[SourceInfo]:
+        """Every source; `replica`: read from the streaming standby (the metrics gauges)."""
+        with self._reading(replica) as sess:
             ids = list(sess.scalars(select(SourceTable.id).order_by(SourceTable.id)))
-        return [self.get(i) for i in ids]
+        return [self.get(i, replica) for i in ids]
 
-    def get(self, source_id: int) -> SourceInfo:
-        with self.store.session() as sess:
+    def _reading(self, replica: bool):
+        return self.store.read_session() if replica else self.store.session()
+
+    def get(self, source_id: int, replica: bool = False) -> SourceInfo:
+        with self._reading(replica) as sess:
             row = self._source(sess, source_id)
             counts = dict(sess.execute(
                 select(SourceFileTable.status, func.count()).where(

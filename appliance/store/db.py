@@ -19,11 +19,31 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def driver_url(url: str) -> str:
-    """The URL with PostgreSQL's driver made explicit (psycopg 3) when none is named."""
+    """The URL with PostgreSQL's driver made explicit (psycopg 3) when none is named, and
+    libpq's multi-host form spelled as SQLAlchemy reads it."""
     for plain in ("postgresql://", "postgres://"):
         if url.startswith(plain):
-            return "postgresql+psycopg://" + url[len(plain):]
-    return url
+            url = "postgresql+psycopg://" + url[len(plain):]
+    return _multi_host(url) if url.startswith("postgresql") else url
+
+
+def _multi_host(url: str) -> str:
+    """`postgresql://u@h1:p1,h2:p2/db` (libpq: try each host in turn) becomes
+    `postgresql+psycopg://u@/db?host=h1:p1&host=h2:p2`, and asks for the host that accepts
+    writes (`target_session_attrs=read-write`) unless the URL says otherwise: after a
+    failover, new connections find the promoted standby by themselves."""
+    scheme, _, rest = url.partition("://")
+    netloc, _, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if "," not in hosts:
+        return url
+    path, _, query = tail.partition("?")
+    params = [f"host={host}" for host in hosts.split(",")]
+    if "target_session_attrs=" not in query:
+        params.append("target_session_attrs=read-write")
+    if query:
+        params.append(query)
+    return f"{scheme}://{userinfo}{at}/{path}?{'&'.join(params)}"
 
 
 def make_engine(url: str) -> Engine:
@@ -43,7 +63,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A dead server must fail a connection attempt in seconds, not the OS's minutes: the
+    # next host of a multi-host URL is then tried, and /readyz answers promptly.
+    connect = {} if "connect_timeout=" in url else {"connect_timeout": 5}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect)
 
 
 def head_revision() -> str | None:
@@ -64,10 +87,13 @@ def head_revision() -> str | None:
 class Store:
     """Owns the engine and hands out sessions; `migrate()` brings the schema up to date."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, read_url: str = ""):
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads that tolerate a replica's lag (database_read_url); the primary otherwise.
+        self.read_engine = make_engine(read_url) if read_url else self.engine
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     def migrate(self) -> None:
         """Apply Alembic migrations up to head (a schema already at head is only read:
@@ -118,5 +144,16 @@ class Store:
             with sess.begin():
                 yield sess
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads that may go to the streaming replica; never commits."""
+        with self._read_sessions() as sess:
+            try:
+                yield sess
+            finally:
+                sess.rollback()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

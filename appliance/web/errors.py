@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..errors import (
@@ -74,8 +75,44 @@ def install(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         return error_response(exc.description or exc.name, exc.code or 500)
 
+    def _store_unavailable(exc: Exception):
+        # The database went away (a restart or a failover to the standby): what this
+        # request wrote was not committed; the caller may simply try again in a moment.
+        log.warning("request %s %s: the store is unavailable (%s, request id %s)",
+                    request.method, request.path, type(_driver_error(exc)).__name__,
+                    request_id())
+        response, status = error_response(
+            "the database is unavailable for a moment (restart or failover); nothing was "
+            "saved by this request: try again", 503)
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if _unavailable(exc):
+            return _store_unavailable(exc)
         log.exception("request %s %s failed (request id %s)", request.method, request.path,
                       request_id())
         return error_response(f"internal error (request id {request_id()})", 500)
+
+
+def _driver_error(exc: Exception) -> Exception:
+    """The database driver's own exception (SQLAlchemy wraps it; the audit log's raw
+    connections raise it as is)."""
+    return exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+
+
+def _unavailable(exc: Exception) -> bool:
+    """A lost or refused connection, or a server that no longer accepts writes (a primary
+    being demoted), as opposed to a bug in a query."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = _driver_error(exc)
+    driver = type(orig).__module__.split(".")[0]
+    if driver == "sqlite3":  # a busy or vanished file, not a missing table
+        return any(m in str(orig) for m in ("locked", "unable to open", "disk I/O"))
+    if driver != "psycopg":
+        return False
+    names = {klass.__name__ for klass in type(orig).__mro__}
+    return bool(names & {"OperationalError", "InterfaceError", "ReadOnlySqlTransaction"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import socket
 import time
 from functools import wraps
 
@@ -97,10 +98,15 @@ def _finish(response):
         response.headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    response.headers["X-Appliance-Node"] = node_name()
     endpoint = request.endpoint or "unmatched"
     services().metrics.http_requests.inc(endpoint=endpoint, method=request.method,
                                          status=str(response.status_code))
     return response
+
+
+def node_name() -> str:
+    return settings().node_name or socket.gethostname()
 
 
 def _template_globals() -> dict:
