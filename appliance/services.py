@@ -47,7 +47,8 @@ class Appliance:
     def indexes(self) -> Indexes:
         indexes = Indexes(self.settings.index_dir, self.store, self.embedder.dim,
                           self.embedder.model_hash, self.settings.hnsw_threshold,
-                          self.settings.threads)
+                          self.settings.threads, self.settings.node_name,
+                          self.settings.keyword_defer_chunks)
         with indexes.write_lock(blocking=False) as got:
             if got:  # another writer holds it: that process reconciles when done
                 indexes.reconcile()
@@ -290,7 +291,16 @@ class Appliance:
         s = self.settings
         return SourceWatcher(self.sources, s.data_dir / "run" / "sources.lock",
                              s.source_rescan_seconds, s.source_debounce_seconds, on_sync,
-                             maintenance=(3600.0, self.expire))
+                             maintenance=(3600.0, self.maintain))
+
+    def maintain(self):
+        """Hourly, on the node that watches the sources: retention, then pruning of the
+        change sequence every node has applied."""
+        from .store import prune_changes
+
+        erased = self.expire()
+        prune_changes(self.store, self.settings.index_changes_keep_days * 86400)
+        return erased
 
     def expire(self):
         """Erase what the retention settings say has expired (None when nothing had)."""

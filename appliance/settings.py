@@ -27,6 +27,8 @@ class Settings:
     database_url: str = ""
     database_read_url: str = ""
     node_name: str = ""
+    index_changes_keep_days: float = 7.0
+    keyword_defer_chunks: int = 20_000
     llm_model_path: str = ""
     embedder_path: str = ""
     lora_adapter_path: str = ""

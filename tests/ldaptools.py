@@ -61,6 +61,8 @@ class Directory:
     url: str
     process: subprocess.Popen
     root: Path
+    ldaps_url: str = ""
+    ca_file: str = ""
 
     def settings(self, **kw) -> dict:
         """The appliance settings that log in against this directory."""
@@ -79,28 +81,70 @@ class Directory:
             self.process.kill()
 
 
-def start_slapd(root: Path) -> Directory:
+def make_ca(root: Path, name: str) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate it signed for 127.0.0.1 (openssl):
+    returns (ca.crt, server.crt, server.key)."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed for the directory TLS tests")
+    root.mkdir(parents=True, exist_ok=True)
+    ca_key, ca, key, csr, cert = (root / f"{name}-{part}" for part in
+                                  ("ca.key", "ca.crt", "server.key", "server.csr",
+                                   "server.crt"))
+    ext = root / f"{name}-ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+
+    def run(*args):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        f"/CN={name} test CA", "-keyout", ca_key, "-out", ca)
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", key,
+        "-out", csr)
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days",
+        "2", "-extfile", ext, "-out", cert)
+    for path in (key, cert, ca):
+        path.chmod(0o644)
+    return ca, cert, key
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_slapd(root: Path, tls: bool = False) -> Directory:
+    """slapd on ldap://127.0.0.1:PORT; with `tls`, StartTLS on it and ldaps:// on a second
+    port too, with a certificate from a throwaway CA (Directory.ca_file)."""
     if not (SLAPD.exists() and SLAPADD.exists()):
         pytest.skip("slapd is not installed (scripts/install-test-deps.sh installs Debian's "
                     "slapd as root)")
     shutil.rmtree(root, ignore_errors=True)
     (root / "db").mkdir(parents=True)
     conf = root / "slapd.conf"
-    conf.write_text(CONF.format(dir=root, suffix=SUFFIX))
+    tls_lines, ca = "", None
+    if tls:
+        ca, cert, key = make_ca(root, "directory")
+        tls_lines = (f"TLSCACertificateFile {ca}\nTLSCertificateFile {cert}\n"
+                     f"TLSCertificateKeyFile {key}\n")
+    conf.write_text(tls_lines + CONF.format(dir=root, suffix=SUFFIX))
     (root / "data.ldif").write_text(LDIF)
     subprocess.run([SLAPADD, "-f", conf, "-l", root / "data.ldif"], check=True,
                    capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     url = f"ldap://127.0.0.1:{port}"
-    process = subprocess.Popen([SLAPD, "-f", conf, "-h", url + "/", "-d", "0"],
+    listen, ldaps_url = url + "/", ""
+    if tls:
+        ldaps_port = _free_port()
+        ldaps_url = f"ldaps://127.0.0.1:{ldaps_port}"
+        listen += f" {ldaps_url}/"
+    process = subprocess.Popen([SLAPD, "-f", conf, "-h", listen, "-d", "0"],
                                stdout=subprocess.DEVNULL, stderr=(root / "slapd.log").open("wb"))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return Directory(url, process, root)
+            return Directory(url, process, root, ldaps_url, str(ca or ""))
         except OSError:
             if process.poll() is not None:
                 break

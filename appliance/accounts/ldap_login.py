@@ -77,7 +77,10 @@ class LdapLogin:
         except LDAPException as exc:
             raise DirectoryRefused("directory_unreachable", str(exc)) from None
         finally:
-            conn.unbind()
+            try:
+                conn.unbind()
+            except LDAPException:  # the socket is gone already (a failed TLS handshake)
+                pass
 
     def _server(self):
         import ldap3

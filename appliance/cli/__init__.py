@@ -17,7 +17,7 @@ from .common import close_services
 __all__ = ["COMMAND_MODULES", "build_parser", "main", "run"]
 
 COMMAND_MODULES = ("core", "docs", "eval", "pii", "audit", "serve", "users", "tune", "adapters",
-                   "quality", "sources", "erase", "models")
+                   "quality", "sources", "erase", "models", "nodes")
 
 
 def build_parser() -> argparse.ArgumentParser:

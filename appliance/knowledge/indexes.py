@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from ..engines import BM25KeywordIndex, FaissVectorStore, recover_keyword_dir
-from ..store import ChunkTable, IndexChangeTable, Store
+from ..store import ChunkTable, IndexChangeTable, Store, pruned_through, report_position
 from .chunking import index_text
 
 
@@ -46,10 +47,19 @@ class Indexes:
     """FAISS vectors and BM25 keywords over the store's chunks, in <data_dir>/index/."""
 
     def __init__(self, directory: Path, store: Store, dim: int, embedder_hash: str,
-                 hnsw_threshold: int, threads: int):
+                 hnsw_threshold: int, threads: int, node_name: str = "",
+                 keyword_defer_chunks: int = 20_000):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.store = store
+        self.node_name = node_name or str(self.dir.resolve())
+        self._reported = (None, 0.0)  # (applied_seq, monotonic time) last written
+        # Above this many chunks, another node's changes reach the keyword index by a
+        # rebuild in the background (BM25 has no incremental add: 0.9 s per 10,000 chunks);
+        # the vectors take them at once, and hits are read from the store, so a removed
+        # chunk never shows meanwhile.
+        self.keyword_defer_chunks = keyword_defer_chunks
+        self._keyword_job: threading.Thread | None = None
         self._args = (dim, embedder_hash, hnsw_threshold, threads)
         self._stamp = None
         self._held = threading.local()
@@ -167,6 +177,12 @@ class Indexes:
         Each chunk's last change wins: removed, or (re-)added from its stored embedding."""
         applied = self.vectors.applied_seq
         with self.store.engine.connect() as conn:
+            gap = applied < pruned_through(conn)
+        if gap:
+            # Changes this node never applied were pruned (it was away longer than
+            # index_changes_keep_days): rebuild from the store, then tail again.
+            return self.rebuild_all() or 1
+        with self.store.engine.connect() as conn:
             rows = conn.execute(select(IndexChangeTable.seq, IndexChangeTable.chunk_id,
                                        IndexChangeTable.op)
                                 .where(IndexChangeTable.seq > applied)
@@ -179,15 +195,61 @@ class Indexes:
         present = self.vectors.ids()
         self.vectors.remove([c for c in last if c in present])
         self._add_from_store(sorted(c for c, op in last.items() if op == "a"))
-        if keywords:
+        if keywords and len(self.keywords) >= self.keyword_defer_chunks:
+            self._rebuild_keywords_soon()
+        elif keywords:
             self.rebuild_keywords()
         self.vectors.applied_seq = rows[-1].seq
         return len(rows)
+
+    def _rebuild_keywords_soon(self, delay: float = 2.0) -> None:
+        """One background rebuild at a time; changes arriving meanwhile ride on the next."""
+        self._keyword_due = True
+        job = self._keyword_job
+        if job is not None and job.is_alive():
+            return
+        self._keyword_job = threading.Thread(target=self._keyword_rebuilds, args=(delay,),
+                                             name="keyword-rebuild", daemon=True)
+        self._keyword_job.start()
+
+    def _keyword_rebuilds(self, delay: float) -> None:
+        while self._keyword_due:
+            time.sleep(delay)  # let a burst of changes land first
+            self._keyword_due = False
+            try:
+                with self.write_lock():
+                    self.refresh_if_changed()
+                    self.rebuild_keywords()
+                    self.save()
+            except Exception:  # noqa: BLE001 - the next change or `appliance reindex` retries
+                import logging
+
+                logging.getLogger(__name__).exception("keyword index rebuild failed")
+
+    def wait_for_keywords(self, timeout: float = 120.0) -> None:
+        """Block until a deferred keyword rebuild is done (tests, benchmarks, shutdown)."""
+        job = self._keyword_job
+        if job is not None:
+            job.join(timeout)
+
+    def report(self, every: float = 60.0) -> None:
+        """Tell the store how far this node got (when it moved, or every minute), for
+        `appliance nodes` and for pruning the sequence."""
+        seq, when = self._reported
+        now = time.monotonic()
+        if seq == self.vectors.applied_seq and now - when < every:
+            return
+        try:
+            report_position(self.store, self.node_name, self.vectors.applied_seq)
+        except Exception:  # noqa: BLE001 - a read-only moment of the store: next time
+            return
+        self._reported = (self.vectors.applied_seq, now)
 
     def follow(self) -> None:
         """Catch up with changes other processes or nodes committed, before a search."""
         head = self.head()
         if head <= self.vectors.applied_seq:
+            self.report()
             return
         with self.write_lock(blocking=False) as got:
             if not got:  # a writer on this node holds it: it saves, and we reload then
@@ -196,6 +258,7 @@ class Indexes:
             if head > self.vectors.applied_seq:
                 self.catch_up()
                 self.save()
+        self.report()
 
     def rebuild_all(self) -> int:
         """Drop both indexes and rebuild them from the store's embeddings and texts."""

@@ -21,7 +21,8 @@ from .account_tables import (
                              UserTable,
 )
 from .adapter_tables import AdapterTable
-from .change_tables import IndexChangeTable, record_changes
+from .change_tables import (IndexChangeTable, IndexNodeTable, prune_changes, pruned_through,
+                            record_changes, report_position, sequence_state)
 from .model_tables import ModelTable
 from .quality_tables import AnswerLogTable
 from .source_tables import SourceFileTable, SourceTable
@@ -31,5 +32,6 @@ from .tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
 
 __all__ = ["ROLES", "AdapterTable", "AnswerLogTable", "ApiTokenTable", "AuditEventTable", "ChunkTable",
            "CollectionTable", "ConversationTable", "DocumentTable", "FeedbackTable",
-           "GrantTable", "GroupTable", "IndexChangeTable", "IngestJobTable", "MembershipTable", "MessageTable", "ModelTable",
-           "SessionTable", "SourceFileTable", "SourceTable", "Store", "ThrottleTable", "UserTable", "record_changes", "utcnow"]
+           "GrantTable", "GroupTable", "IndexChangeTable", "IndexNodeTable", "IngestJobTable", "MembershipTable", "MessageTable", "ModelTable",
+           "SessionTable", "SourceFileTable", "SourceTable", "Store", "ThrottleTable", "UserTable", "prune_changes", "pruned_through",
+           "record_changes", "report_position", "sequence_state", "utcnow"]

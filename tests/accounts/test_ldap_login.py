@@ -1,6 +1,8 @@
 """Directory login against a real OpenLDAP slapd on loopback: bind as the user, map groups
 and roles, refuse wrong passwords and disabled directory users (throttled and audited like
 local ones), keep local break-glass accounts working, and stop at a dead directory."""
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -129,3 +131,50 @@ def test_the_web_login_page_takes_directory_users(accounts):
     assert refused.status_code in (401, 400) and "wrong username or password" in refused.text
     omar = WebUser(app, "omar", PASSWORDS["omar"])
     assert omar.login().status_code == 303 and omar.get("/admin").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def tls_directory(tmp_path_factory):
+    d = start_slapd(tmp_path_factory.mktemp("slapd-tls"), tls=True)
+    yield d
+    d.stop()
+
+
+def _directory_app(tmp_path, directory, **kw):
+    from appliance.services import build_services
+
+    from helpers import make_settings
+
+    return build_services(make_settings(tmp_path / "data", **directory.settings(**kw)))
+
+
+def test_starttls_and_ldaps_with_the_directory_ca_file(tls_directory, tmp_path):
+    for url, start_tls in ((tls_directory.url, True), (tls_directory.ldaps_url, False)):
+        app = _directory_app(tmp_path / url.split(":")[0], tls_directory, ldap_url=url,
+                             ldap_start_tls=start_tls, ldap_ca_file=tls_directory.ca_file)
+        try:
+            _, who = app.accounts.sessions.login("nina", PASSWORDS["nina"], "10.0.0.5", None)
+            assert who.username == "nina"
+        finally:
+            app.close()
+
+
+def test_a_directory_certificate_from_another_ca_is_refused(tls_directory, tmp_path):
+    from ldaptools import make_ca
+
+    other_ca, _, _ = make_ca(tmp_path / "other", "impostor")
+    for url, start_tls in ((tls_directory.url, True), (tls_directory.ldaps_url, False)):
+        app = _directory_app(tmp_path / url.split(":")[0], tls_directory, ldap_url=url,
+                             ldap_start_tls=start_tls, ldap_ca_file=str(other_ca))
+        try:
+            with pytest.raises(AuthError, match="directory cannot be reached"):
+                app.accounts.sessions.login("nina", PASSWORDS["nina"], "10.0.0.5", None)
+            with app.store.session() as sess:  # no account was made from an unverified peer
+                assert sess.scalars(select(UserTable).where(UserTable.username == "nina")
+                                    ).first() is None
+            [event] = [e for e in app.audit.events() if e.type == "auth.login.failure"]
+            details = event.details if isinstance(event.details, dict) else \
+                json.loads(event.details)
+            assert details["reason"] == "directory_unreachable"
+        finally:
+            app.close()

@@ -134,3 +134,67 @@ def test_sessions_tokens_and_the_audit_chain_are_shared(nodes):
     assert result.ok, result
     actors = [e.actor for e in a.audit.events() if e.type == "policy.change"]
     assert actors.count("a") == 40 and actors.count("b") == 40  # one chain, both nodes
+
+
+def test_pruning_keeps_what_a_live_node_needs_and_an_absent_node_rebuilds(nodes, capsys):
+    import time
+
+    from sqlalchemy import update
+
+    from appliance.cli import main
+    from appliance.store import IndexChangeTable, IndexNodeTable, prune_changes
+
+    a, b = nodes
+    a.ingest.ingest_bytes("one.md", doc("One", "The first memo names the cobalt valve."))
+    assert names(b, "cobalt valve")[0] == "one.md"  # B applied it and said so
+    b_seen = b.indexes.vectors.applied_seq
+    a.ingest.ingest_bytes("two.md", doc("Two", "The second memo names the amber lever."))
+    names(a, "amber lever")
+    deleted, through = prune_changes(a.store, keep_seconds=3600)
+    assert through == b_seen and deleted > 0  # only what both nodes had applied
+    assert names(b, "amber lever")[0] == "two.md"  # B tails the changes it still needed
+
+    # B goes quiet for longer than the window while A deletes and adds.
+    a.ingest.delete(a.retriever.search("amber lever", k=1).hits[0].doc_id)
+    a.ingest.ingest_bytes("three.md", doc("Three", "The third memo names the violet gauge."))
+    names(a, "violet gauge")
+    with a.store.session() as sess:
+        sess.execute(update(IndexNodeTable).where(IndexNodeTable.name == b.indexes.node_name)
+                     .values(seen_at=time.time() - 30 * 86400))
+    later = time.time() + 8 * 86400  # a week on, everything is older than the window
+    deleted, through = prune_changes(a.store, keep_seconds=7 * 86400, now=later)
+    with a.store.session() as sess:
+        assert sess.query(IndexChangeTable).count() == 1  # the head stays
+    assert "two.md" not in names(b, "amber lever")  # B saw the gap and rebuilt
+    assert names(b, "violet gauge")[0] == "three.md"
+    assert b.indexes.check().ok
+
+    toml = a.settings.data_dir / "nodes.toml"
+    toml.write_text(f'database_url = "{a.settings.database_url}"\n')
+    assert main(["--data-dir", str(a.settings.data_dir), "--settings", str(toml), "nodes",
+                 "--json"]) == 0
+    import json
+
+    state = json.loads(capsys.readouterr().out)
+    assert state["pruned_through"] == through and state["change_rows"] == 1
+    assert {n["name"] for n in state["nodes"]} == {a.indexes.node_name, b.indexes.node_name}
+    assert all(n["behind"] == 0 for n in state["nodes"])
+
+
+def test_a_large_index_takes_another_nodes_changes_into_bm25_in_the_background(
+        pg_url, app_factory, tmp_path):
+    a = app_factory(tmp_path / "a", database_url=pg_url)
+    b = app_factory(tmp_path / "b", database_url=pg_url, keyword_defer_chunks=1)
+    a.ingest.ingest_bytes("one.md", doc("One", "The first memo names the cobalt valve."))
+    assert names(b, "cobalt valve")[0] == "one.md"
+    a.ingest.ingest_bytes("two.md", doc("Two", "Night porters collect the zircon badge."))
+    hit = b.retriever.search("night porters zircon badge", k=1).hits[0]
+    assert hit.doc_name == "two.md"  # found at once, through its vector
+    b.indexes.wait_for_keywords()
+    assert 0 < len(b.indexes.keywords) == len(b.indexes.vectors)
+    assert b.indexes.check().ok
+    assert [i for i, _ in b.indexes.keywords.search("zircon", 3)] == [hit.chunk_id]
+    a.ingest.delete(hit.doc_id)
+    assert "two.md" not in names(b, "zircon badge")  # never a removed chunk meanwhile
+    b.indexes.wait_for_keywords()
+    assert b.indexes.keywords.search("zircon", 3) == [] and b.indexes.check().ok

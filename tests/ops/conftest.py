@@ -6,14 +6,17 @@ strace, iproute2, systemd). A test skips, with the reason, only where a tool or 
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from opstools import Namespace, system_tool
+from opstools import ROOT, Namespace, record, system_tool
 
 
 def pytest_collection_modifyitems(items):
@@ -39,3 +42,23 @@ def netns():
         yield ns
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory):
+    """The real bundle, built offline from the caches (about 1 GB of hard links) and signed
+    with a throwaway key, once for the install tests; returns (dir, pinned fingerprint)."""
+    out = tmp_path_factory.mktemp("bundle-build")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bundle.py"), "build",
+                             "--offline", "--no-tar", "--out", str(out),
+                             "--key", str(out / "key" / "bundle-signing.key")],
+                            capture_output=True, text=True, timeout=1200)
+    if result.returncode != 0 and "no cached wheel" in result.stderr:
+        pytest.skip("the wheel cache is empty: run scripts/ops-install-test-deps.sh "
+                    "(it runs `scripts/bundle.py fetch`) before the tests")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    summary["build_seconds"] = round(time.monotonic() - started, 1)
+    record("bundle", summary)
+    return Path(summary["bundle"]), summary["public_key_sha256"]

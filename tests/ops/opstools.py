@@ -1,8 +1,10 @@
 """Helpers for the ops tests: where the tools are, their environment, network namespaces."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OPS_BIN = ROOT / ".venv-ops" / "bin"
+ARTIFACTS = ROOT / "test-artifacts"
 INSTALL_HINT = "run scripts/ops-install-test-deps.sh"
 
 
@@ -19,6 +22,15 @@ def ops_tool(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{name} is not installed in .venv-ops ({INSTALL_HINT})")
     return path
+
+
+def record(key: str, value) -> None:
+    """Keep a measured figure in test-artifacts/ops-figures.json."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "ops-figures.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[key] = value
+    path.write_text(json.dumps(data, indent=1))
 
 
 def system_tool(name: str) -> str:
@@ -55,3 +67,30 @@ class Namespace:
         out = self.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True)
         return [line.split(":")[1].strip() for line in out.stdout.splitlines()]
 
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's own group, then SIGKILL if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def unit_command(unit: Path) -> tuple[str, dict, list[str], str]:
+    """User, Environment, ExecStart and WorkingDirectory of the installed unit file."""
+    env, argv, user, cwd = {}, [], "", "/"
+    for line in unit.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key == "Environment":
+            env.update(pair.split("=", 1) for pair in value.split())
+        elif key == "ExecStart":
+            argv = value.split()
+        elif key == "User":
+            user = value
+        elif key == "WorkingDirectory":
+            cwd = value
+    return user, env, argv, cwd

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opstools import ROOT, ops_env, ops_tool, system_tool
+from opstools import ops_env, ops_tool, record, stop_process, system_tool, unit_command
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,6 @@ UNIT = Path(f"/etc/systemd/system/{NAME}.service")
 TMPFILES = Path(f"/etc/tmpfiles.d/{NAME}.conf")
 PORT = 8443
 ADMIN_PASSWORD = "ci-admin-password-0001"
-ARTIFACTS = ROOT / "test-artifacts"
 RECAP = re.compile(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
@@ -144,26 +143,6 @@ def _debian_python() -> str:
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    """The real bundle, built offline from the caches (about 1 GB of hard links) and signed
-    with a throwaway key; returns (dir, pinned fingerprint)."""
-    out = tmp_path_factory.mktemp("bundle-build")
-    started = time.monotonic()
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bundle.py"), "build",
-                             "--offline", "--no-tar", "--out", str(out),
-                             "--key", str(out / "key" / "bundle-signing.key")],
-                            capture_output=True, text=True, timeout=1200)
-    if result.returncode != 0 and "no cached wheel" in result.stderr:
-        pytest.skip("the wheel cache is empty: run scripts/ops-install-test-deps.sh "
-                    "(it runs `scripts/bundle.py fetch`) before the tests")
-    assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads(result.stdout)
-    summary["build_seconds"] = round(time.monotonic() - started, 1)
-    _record("bundle", summary)
-    return Path(summary["bundle"]), summary["public_key_sha256"]
-
-
-@pytest.fixture(scope="module")
 def host(netns, tmp_path_factory):
     system_tool("nginx")
     system_tool("runuser")
@@ -182,30 +161,12 @@ def host(netns, tmp_path_factory):
     host = Host(netns, work, nginx_dir, _debian_python())
     yield host
     for process in host.processes:
-        _stop(process)
+        stop_process(process)
     pid_file = nginx_dir / "nginx.pid"
     if pid_file.exists():
         os.kill(int(pid_file.read_text()), signal.SIGQUIT)
     clean_host()
     assert not _exists_user(NAME)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # our own process group
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-
-
-def _record(key: str, value) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / "ops-figures.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[key] = value
-    path.write_text(json.dumps(data, indent=1))
 
 
 def _tampered(bundle: Path, tmp: Path, what: str) -> Path:
@@ -247,22 +208,6 @@ def _https(ns, path: str, cafile: Path) -> tuple[int, dict, str]:
     return status, headers, body
 
 
-def _unit_command(unit: Path) -> tuple[str, dict, list[str], str]:
-    """User, Environment, ExecStart and WorkingDirectory of the installed unit file."""
-    env, argv, user, cwd = {}, [], "", "/"
-    for line in unit.read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key == "Environment":
-            env.update(pair.split("=", 1) for pair in value.split())
-        elif key == "ExecStart":
-            argv = value.split()
-        elif key == "User":
-            user = value
-        elif key == "WorkingDirectory":
-            cwd = value
-    return user, env, argv, cwd
-
-
 def test_a_tampered_bundle_is_refused_before_anything_changes(bundle, host, tmp_path):
     source, pin = bundle
     cases = {what: _tampered(source, tmp_path, what) for what in ("wheel", "model", "manifest")}
@@ -290,7 +235,7 @@ def installed(bundle, host):
     run = host.play(source, pin)
     assert run.rc == 0, run.out[-6000:]
     assert run.recap["failed"] == 0 and run.changed > 0
-    _record("install", {"seconds": round(run.seconds, 1), "changed": run.changed,
+    record("install", {"seconds": round(run.seconds, 1), "changed": run.changed,
                         "cpus": os.cpu_count()})
     return run
 
@@ -298,7 +243,7 @@ def installed(bundle, host):
 @pytest.fixture(scope="module")
 def serving(installed, host):
     """The unit's ExecStart run as its user in the namespace (no systemd here), and nginx."""
-    user, env, argv, cwd = _unit_command(UNIT)
+    user, env, argv, cwd = unit_command(UNIT)
     assert user == NAME and argv[0].startswith(PATHS["appliance_prefix"])
     app = host.ns.popen(["runuser", "-u", user, "--", "env", "-i", "PATH=/usr/bin:/bin",
                          *(f"{k}={v}" for k, v in env.items()), *argv],
@@ -333,7 +278,7 @@ def test_a_second_run_changes_nothing(serving, bundle, host):
     source, pin = bundle
     run = host.play(source, pin)
     assert run.rc == 0 and run.changed == 0, run.out[-4000:]
-    _record("second_run", {"seconds": round(run.seconds, 1), "changed": run.changed})
+    record("second_run", {"seconds": round(run.seconds, 1), "changed": run.changed})
     check = host.play(source, pin, "--check")
     assert check.rc == 0 and check.changed == 0, check.out[-4000:]
 
@@ -373,7 +318,7 @@ def test_the_unit_passes_systemd_analyze(installed, unit):
     out = security.stdout + security.stderr
     assert security.returncode == 0, out
     score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1))
-    _record(f"systemd_exposure_{unit.stem}", score)
+    record(f"systemd_exposure_{unit.stem}", score)
     assert score <= 2.5, out  # "OK" or better on systemd's 0 (safe) … 10 (exposed) scale
 
 

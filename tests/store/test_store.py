@@ -93,6 +93,7 @@ def test_a_store_at_head_is_not_migrated_again_and_an_old_one_is(tmp_path):
         conn.execute(text("ALTER TABLE adapters DROP COLUMN erased_data"))
         conn.execute(text("DROP TABLE models"))
         conn.execute(text("ALTER TABLE users DROP COLUMN auth_source"))
+        conn.execute(text("DROP TABLE index_nodes"))
         conn.execute(text("DROP TABLE index_changes"))
     assert not store._at_head()
     store.migrate()

@@ -53,10 +53,11 @@ class LiveServer:
                 self.process.wait(10)
 
 
-def start_server(data_dir: Path, settings, env_overrides: dict[str, str]) -> LiveServer:
+def start_server(data_dir: Path, settings, env_overrides: dict[str, str],
+                 port: int | None = None) -> LiveServer:
     import requests
 
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
     env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
     env.update(env_overrides)
@@ -78,6 +79,22 @@ def start_server(data_dir: Path, settings, env_overrides: dict[str, str]) -> Liv
         time.sleep(0.5)
     server.stop()
     raise AssertionError(f"server not ready in time: {log.read_text()[-3000:]}")
+
+
+def node_dirs(root: Path, toml: str, names: list[str]) -> list[Path]:
+    """Data dirs of nodes sharing one store: the first is `appliance init`ed, the others get
+    its secrets (audit key, redaction secret), as an install of several nodes does. A
+    `{name}` in the settings text becomes each node's name."""
+    dirs = [root / name for name in names]
+    for i, (name, folder) in enumerate(zip(names, dirs)):
+        folder.mkdir()
+        (folder / "appliance.toml").write_text(toml.replace("{name}", name))
+        if i == 0:
+            subprocess.run([sys.executable, "-m", "appliance", "--data-dir", str(folder),
+                            "init"], check=True, capture_output=True)
+        else:
+            shutil.copytree(dirs[0] / "secrets", folder / "secrets")
+    return dirs
 
 
 def chromium():

@@ -6,7 +6,6 @@ login a user was told succeeded is still a valid session afterwards on both node
 audit chain written by both nodes across the failover verifies."""
 import json
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ import pytest
 
 from appliance.services import build_services
 from helpers import make_settings
-from livetools import ARTIFACTS, free_port, start_server
+from livetools import node_dirs, ARTIFACTS, free_port, start_server
 from pgcluster import Pair
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -69,15 +68,7 @@ def test_nodes_ride_through_a_postgresql_failover_without_losing_a_commit(
         gguf = next(model_dir.glob("*.gguf"))
         toml = (f'database_url = "{url}"\nllm_model_path = "{gguf}"\n'
                 "web_secure_cookies = false\n")
-        a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "ops"
-        a.mkdir()
-        (a / "appliance.toml").write_text(toml)
-        subprocess.run([sys.executable, "-m", "appliance", "--data-dir", str(a), "init"],
-                       check=True, capture_output=True)
-        for other in (b, c):
-            other.mkdir()
-            (other / "appliance.toml").write_text(toml)
-            shutil.copytree(a / "secrets", other / "secrets")
+        a, b, c = node_dirs(tmp_path, toml, ["a", "b", "ops"])
         ops = build_services(make_settings(c, database_url=url))
         ops.__dict__["embedder"] = embedder
         _create_nurse(ops)

@@ -2,7 +2,6 @@
 and index files, on one PostgreSQL: a document ingested through one is cited by the other's
 API; a token revoked on one stops on the other at once. The nodes share the secrets dir (the
 audit key and the redaction secret), as an install of several nodes does."""
-import shutil
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ import pytest
 
 from appliance.accounts.login import Principal
 from helpers import make_settings
-from livetools import start_server
+from livetools import node_dirs, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 FACT = "# Night shift\n\nThe night porter's desk is in room B214 behind the lifts.\n"
@@ -24,15 +23,7 @@ def test_two_serving_nodes_share_documents_and_tokens(pg_url, model_dir, tmp_pat
 
     gguf = next(model_dir.glob("*.gguf"))
     toml = f'database_url = "{pg_url}"\nllm_model_path = "{gguf}"\nweb_secure_cookies = false\n'
-    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "ops"
-    a.mkdir()
-    (a / "appliance.toml").write_text(toml)
-    subprocess.run([sys.executable, "-m", "appliance", "--data-dir", str(a), "init"],
-                   check=True, capture_output=True)
-    for other in (b, c):
-        other.mkdir()
-        (other / "appliance.toml").write_text(toml)
-        shutil.copytree(a / "secrets", other / "secrets")
+    a, b, c = node_dirs(tmp_path, toml, ["a", "b", "ops"])
     ops = build_services(make_settings(c, database_url=pg_url))
     ops.__dict__["embedder"] = embedder
     admin = ops.accounts.user("admin")
