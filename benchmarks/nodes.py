@@ -95,26 +95,47 @@ def join(url: str, tmp: Path, chunks: int, rounds: int = 5) -> list[tuple]:
     hits = c.retriever.search("vitamin D deficiency", k=3).hits
     joined = time.perf_counter() - t
     assert hits, "the new node found nothing"
-    # Catch-up on the large store: a writer node commits a memo; the joined node searches
-    # until it finds it. Measured from the commit (the change rows' timestamp, written in
-    # the same transaction) to the first search that returns it, wall clock.
+    # Catch-up on the large store: a writer node commits a memo while the joined node
+    # searches for it over and over (another thread, as its users would). Measured from the
+    # commit (the change rows' timestamp, written in the same transaction) to the first
+    # search that returns it, wall clock.
+    import threading
+
     from sqlalchemy import func, select
 
     from appliance.store import IndexChangeTable
 
     w = node(tmp / "writer", url)
     w.retriever.search("warm up", k=1)  # the writer builds its own indexes first
+    target, seen, done = [None], {}, threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            i = target[0]
+            if i is None or i in seen:
+                time.sleep(0.01)
+                continue
+            hits = c.retriever.search(f"quartz sample number {i} logged by the geology lab",
+                                      k=10).hits
+            if f"memo-{i}.md" in {h.doc_name for h in hits}:
+                seen[i] = time.time()
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
     lags = []
     for i in range(rounds):
+        target[0] = i
         w.ingest.ingest_bytes(f"memo-{i}.md", f"# Memo {i}\n\nThe quartz sample number {i} "
                               "was logged by the geology lab on the night shift.\n".encode())
         with w.store.session() as sess:
             at = sess.execute(select(func.max(IndexChangeTable.at))).scalar()
-        while f"memo-{i}.md" not in {h.doc_name for h in c.retriever.search(
-                f"quartz sample number {i} logged by the geology lab", k=10).hits}:
+        while i not in seen:
             if time.time() - at > 60:
                 raise SystemExit(f"the joined node did not see memo {i} in 60 s")
-        lags.append(time.time() - at)
+            time.sleep(0.01)
+        lags.append(seen[i] - at)
+    done.set()
+    poller.join(10)
     c.indexes.wait_for_keywords()
     w.close()
     c.close()
@@ -131,6 +152,14 @@ QUESTIONS = ("How many days of annual leave do full-time staff get?",
              "How much notice is needed for parental leave?")
 
 
+def _has_text(line: bytes) -> bool:
+    """An SSE chunk carrying answer text (not the role-only first delta, not [DONE])."""
+    if not line.startswith(b"data: {"):
+        return False
+    choices = json.loads(line[6:]).get("choices") or [{}]
+    return bool((choices[0].get("delta") or {}).get("content"))
+
+
 def throughput(url: str, tmp: Path, clients: int, seconds: float) -> list[tuple]:
     import shutil
     import threading
@@ -145,10 +174,17 @@ def throughput(url: str, tmp: Path, clients: int, seconds: float) -> list[tuple]
         (folder / "appliance.toml").write_text(f'database_url = "{url}"\n'
                                                "web_secure_cookies = false\n")
     ops = node(dirs[0], url)  # initialises the store and node A's secrets
+    ops.accounts.ensure_first_admin()
     admin = ops.accounts.user("admin")
     from appliance.accounts.login import Principal
 
-    token, _ = ops.accounts.tokens.create(Principal(admin.id, "admin", "admin", "cli"), "bench")
+    who = Principal(admin.id, "admin", "admin", "cli")
+    tokens = []  # one user each: per-user API rate limits apply per user
+    for i in range(clients):
+        user, _ = ops.accounts.create_user(who, f"reader{i:02d}", password=f"bench-pass-{i:04d}",
+                                           groups=("staff",))
+        tokens.append(ops.accounts.tokens.create(
+            Principal(user.id, user.username, "user", "cli"), "bench")[0])
     ops.ingest.ingest_paths([ROOT / "samples" / "handbook"], progress=False)
     ops.close()
     shutil.copytree(dirs[0] / "secrets", dirs[1] / "secrets")
@@ -169,7 +205,7 @@ def throughput(url: str, tmp: Path, clients: int, seconds: float) -> list[tuple]
                 first = None
                 try:
                     with requests.post(base + "/v1/chat/completions", stream=True, timeout=300,
-                                       headers={"Authorization": f"Bearer {token}"},
+                                       headers={"Authorization": f"Bearer {tokens[i]}"},
                                        json={"model": "appliance", "stream": True,
                                              "messages": [{"role": "user",
                                                            "content": question}]}) as reply:
@@ -177,8 +213,7 @@ def throughput(url: str, tmp: Path, clients: int, seconds: float) -> list[tuple]
                             errors[0] += 1
                             continue
                         for line in reply.iter_lines():
-                            if first is None and line.startswith(b"data: ") and \
-                                    b'"content"' in line:
+                            if first is None and _has_text(line):
                                 first = time.monotonic() - began
                 except requests.RequestException:
                     errors[0] += 1

@@ -72,6 +72,11 @@ class BM25KeywordIndex:
         with self._swap:
             self.chunk_ids, self.retriever = np.asarray(ids, dtype=np.int64), retriever
 
+    def take(self, other: "BM25KeywordIndex") -> None:
+        """Serve what `other` built (off the write lock) from now on; save() writes it."""
+        with self._swap:
+            self.chunk_ids, self.retriever = other.chunk_ids, other.retriever
+
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         with self._swap:
             retriever, chunk_ids = self.retriever, self.chunk_ids

@@ -15,6 +15,7 @@ import fcntl
 import threading
 import time
 from contextlib import contextmanager
+from itertools import zip_longest
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -60,9 +61,14 @@ class Indexes:
         # chunk never shows meanwhile.
         self.keyword_defer_chunks = keyword_defer_chunks
         self._keyword_job: threading.Thread | None = None
+        # Meanwhile the chunks added since the last full build are searched by their words
+        # in a small index of their own, merged into the keyword results.
+        self._recent_ids: set[int] = set()
+        self._recent: BM25KeywordIndex | None = None
         self._args = (dim, embedder_hash, hnsw_threshold, threads)
         self._stamp = None
         self._held = threading.local()
+        self._io = threading.RLock()  # saving and reloading the files, within this process
         self._load()
 
     def _load(self) -> None:
@@ -85,8 +91,13 @@ class Indexes:
 
     def refresh_if_changed(self) -> None:
         """Reload when another process (an ingest from the CLI) saved new index files."""
-        if self._disk_stamp() != self._stamp:
-            self._load()
+        with self._io:  # not while a thread of this process is writing them
+            if self._disk_stamp() == self._stamp:
+                return
+            try:
+                self._load()
+            except OSError:  # caught between another process's file swaps: next search
+                pass
 
     @contextmanager
     def write_lock(self, blocking: bool = True) -> Iterator[bool]:
@@ -121,15 +132,19 @@ class Indexes:
             self.vectors.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
 
     def rebuild_keywords(self) -> None:
+        self.keywords.rebuild(self._keyword_rows())
+
+    def _keyword_rows(self) -> Iterator[tuple[int, str]]:
         with self.store.session() as sess:
             rows = sess.execute(select(ChunkTable.id, ChunkTable.section, ChunkTable.text)
                                 .order_by(ChunkTable.id)).all()
-        self.keywords.rebuild((r.id, index_text(r.text, r.section)) for r in rows)
+        return ((r.id, index_text(r.text, r.section)) for r in rows)
 
     def save(self) -> None:
-        self.vectors.save()
-        self.keywords.save()
-        self._stamp = self._disk_stamp()
+        with self._io:
+            self.vectors.save()
+            self.keywords.save()
+            self._stamp = self._disk_stamp()
 
     def reconcile(self) -> ConsistencyReport:
         """Make the indexes match the store; returns what was found before repairing. An
@@ -195,12 +210,18 @@ class Indexes:
         present = self.vectors.ids()
         self.vectors.remove([c for c in last if c in present])
         self._add_from_store(sorted(c for c, op in last.items() if op == "a"))
-        if keywords and len(self.keywords) >= self.keyword_defer_chunks:
+        if keywords and self._large():
+            self._recent_ids |= {c for c, op in last.items() if op == "a"}
+            self._recent_ids -= {c for c, op in last.items() if op == "r"}
+            self._index_recent()
             self._rebuild_keywords_soon()
         elif keywords:
             self.rebuild_keywords()
         self.vectors.applied_seq = rows[-1].seq
         return len(rows)
+
+    def _large(self) -> bool:
+        return len(self.keywords) >= self.keyword_defer_chunks
 
     def _rebuild_keywords_soon(self, delay: float = 2.0) -> None:
         """One background rebuild at a time; changes arriving meanwhile ride on the next."""
@@ -217,14 +238,49 @@ class Indexes:
             time.sleep(delay)  # let a burst of changes land first
             self._keyword_due = False
             try:
+                # Built off the lock (seconds at 100,000 chunks): meanwhile this node keeps
+                # applying other changes to its vectors; only the swap and save hold it.
+                fresh = BM25KeywordIndex(self.dir / "keyword.building")
+                fresh.rebuild(self._keyword_rows())
                 with self.write_lock():
                     self.refresh_if_changed()
-                    self.rebuild_keywords()
-                    self.save()
+                    self.keywords.take(fresh)
+                    self._recent_ids -= fresh.ids()
+                    self._index_recent()
+                    self.save()  # the vectors too: catch-ups on a large index leave it to us
             except Exception:  # noqa: BLE001 - the next change or `appliance reindex` retries
                 import logging
 
                 logging.getLogger(__name__).exception("keyword index rebuild failed")
+
+    def _index_recent(self) -> None:
+        """The small keyword index over the chunks the full one does not hold yet."""
+        ids = sorted(self._recent_ids)
+        if not ids:
+            self._recent = None
+            return
+        with self.store.session() as sess:
+            rows = sess.execute(select(ChunkTable.id, ChunkTable.section, ChunkTable.text)
+                                .where(ChunkTable.id.in_(ids))).all()
+        recent = BM25KeywordIndex(self.dir / "keyword.recent")  # in memory, never saved
+        recent.rebuild((r.id, index_text(r.text, r.section)) for r in rows)
+        self._recent = recent
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 over the chunks; on a large index whose rebuild is pending, the recent
+        chunks' own matches are interleaved with the full index's (their scores come from
+        different statistics, so ranks are merged, not scores)."""
+        main = self.keywords.search(query, k)
+        recent = self._recent
+        extra = recent.search(query, k) if recent is not None else []
+        if not extra:
+            return main
+        merged, seen = [], set()
+        for pair in (p for couple in zip_longest(main, extra) for p in couple if p):
+            if pair[0] not in seen:
+                seen.add(pair[0])
+                merged.append(pair)
+        return merged[:k]
 
     def wait_for_keywords(self, timeout: float = 120.0) -> None:
         """Block until a deferred keyword rebuild is done (tests, benchmarks, shutdown)."""
@@ -257,7 +313,11 @@ class Indexes:
             self.refresh_if_changed()
             if head > self.vectors.applied_seq:
                 self.catch_up()
-                self.save()
+                if not self._large():
+                    self.save()
+                # else: the background keyword rebuild that catch_up scheduled saves both
+                # (writing a large HNSW file costs about a second; if the process dies
+                # first, the next start reloads the saved files and applies the rest again)
         self.report()
 
     def rebuild_all(self) -> int:

@@ -91,7 +91,7 @@ class HybridRetriever:
                 vector: Any = None) -> tuple[SearchResult, Any]:
         fusion = self.settings.fusion
         # Keyword search runs while the embedder (which releases the GIL) encodes the query.
-        kw_future = self._pool.submit(self.indexes.keywords.search, query, n) \
+        kw_future = self._pool.submit(self.indexes.keyword_search, query, n) \
             if fusion != "dense" else None
         dense: list[tuple[int, float]] = []
         t_embed = t_dense = t0

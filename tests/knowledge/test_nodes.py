@@ -189,7 +189,8 @@ def test_a_large_index_takes_another_nodes_changes_into_bm25_in_the_background(
     assert names(b, "cobalt valve")[0] == "one.md"
     a.ingest.ingest_bytes("two.md", doc("Two", "Night porters collect the zircon badge."))
     hit = b.retriever.search("night porters zircon badge", k=1).hits[0]
-    assert hit.doc_name == "two.md"  # found at once, through its vector
+    assert hit.doc_name == "two.md"  # found at once, through its vector …
+    assert [i for i, _ in b.indexes.keyword_search("zircon", 3)] == [hit.chunk_id]  # … and words
     b.indexes.wait_for_keywords()
     assert 0 < len(b.indexes.keywords) == len(b.indexes.vectors)
     assert b.indexes.check().ok

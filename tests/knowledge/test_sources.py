@@ -193,6 +193,7 @@ def test_the_watcher_follows_the_folder(app_factory, tmp_path):
         wait_for(lambda: "new.md" in docs(app))
         (folder / "start.md").unlink()
         wait_for(lambda: "start.md" not in docs(app))
+        wait_for(lambda: app.indexes.check().ok)  # the indexes follow the store's commit
         assert_mirrors(app, folder)
     finally:
         stop.set()
