@@ -172,7 +172,20 @@ class Appliance:
     @cached_property
     def redactors(self) -> RedactorPool:
         """One redactor per policy, sharing the NER model and the per-install secret."""
-        return RedactorPool(self.settings, ner_factory=_tagger)
+        return RedactorPool(self.settings, ner_factory=_tagger, on_change=self._policy_changed,
+                            check_seconds=self.settings.policy_check_seconds)
+
+    def _policy_changed(self, name: str, old: str, new: str | None,
+                        problem: str | None) -> None:
+        """A policy file changed on disk: enforced at once, or refused (the old one stays)."""
+        from .audit import POLICY_CHANGE
+
+        details = {"policy": name, "old_sha256": old, "new_sha256": new,
+                   "enforced": new is not None}
+        if problem:
+            details["error"] = problem[:300]
+        self.audit.record(POLICY_CHANGE, actor="system:policy-file", target=f"policy:{name}",
+                          outcome="success" if new else "failure", details=details)
 
     @cached_property
     def redactor(self) -> Redactor:

@@ -87,6 +87,7 @@ class Settings:
     pii_policy: str = "default"
     collection_policies: str = ""
     policies_dir: str = ""
+    policy_check_seconds: float = 5.0
     audit_checkpoint_every: int = 1000
     audit_checkpoint_seconds: int = 300
     audit_external_sink: str = ""

@@ -44,6 +44,15 @@ class Redactor:
         self._recognizers = _recognizers_for(policy)
         self._ner = NerRecognizer(ner, sorted(policy.ner_types)) if policy.uses_ner else None
 
+    def adopt(self, policy: Policy, ner: EntityTagger | None = None) -> None:
+        """Enforce `policy` from now on (a policy file changed on disk): the same object,
+        so every service holding this redactor follows without a restart."""
+        if policy.uses_ner and ner is None:
+            raise PolicyError(f"policy {policy.name!r} enables NER types but no tagger was given")
+        recognizers = _recognizers_for(policy)
+        tagger = NerRecognizer(ner, sorted(policy.ner_types)) if policy.uses_ner else None
+        self.policy, self._recognizers, self._ner = policy, recognizers, tagger
+
     # -- detection -------------------------------------------------------------------------
     def detect(self, text: str) -> list[Finding]:
         """Findings for every type the policy names (on any path), overlaps resolved, sorted."""
