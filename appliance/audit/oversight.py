@@ -106,7 +106,7 @@ class OversightService:
             stmt = stmt.where(t.ts < _bound(flt.until))
         if flt.before_seq is not None:
             stmt = stmt.where(t.seq < flt.before_seq)
-        with self.store.session() as sess:
+        with self.store.read_session() as sess:  # the standby, where there is one
             return [AuditRow(r.seq, r.ts, r.type, r.actor, r.source, r.target, r.outcome,
                              r.details) for r in sess.scalars(stmt)]
 

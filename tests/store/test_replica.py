@@ -57,6 +57,18 @@ def test_writes_go_to_the_primary_and_lagging_reads_to_the_standby(pair, tmp_pat
         assert [json.loads(line)["actor"] for line in exported][-5:] == \
             [f"tester{n}" for n in range(5)]
         assert "appliance_source_staleness_seconds" in app.metrics.render()
+        from sqlalchemy import event
+
+        from appliance.accounts.login import Principal
+        from appliance.audit.oversight import AuditFilter
+
+        on_standby = []
+        event.listen(app.store.read_engine, "before_cursor_execute",
+                     lambda *a, **k: on_standby.append(1))
+        auditor = Principal(1, "ivan", "auditor", "session")
+        rows = app.oversight.events(auditor, AuditFilter(type="audit.verify"))
+        assert [r.actor for r in rows][:5] == [f"tester{n}" for n in reversed(range(5))]
+        assert on_standby  # the compliance officer's browsing read the standby
 
         # The standby goes away for long: the documented step keeps the primary writable
         # (commits no longer wait for a synchronous standby) …
