@@ -37,3 +37,12 @@ def print_json(obj: Any) -> None:
 
 def show_progress(args) -> bool:
     return not getattr(args, "json", False) and sys.stderr.isatty()
+
+
+def ago(seconds: float) -> str:
+    """A duration for people: "42 s", "17 min", "3.5 h"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -3,7 +3,7 @@ sequence; `appliance nodes prune` drops the changes every node has applied
 (docs/operations.md, "Several nodes")."""
 from __future__ import annotations
 
-from .common import print_json, services_from
+from .common import ago, print_json, services_from
 
 
 def register(sub) -> None:
@@ -31,7 +31,7 @@ def cmd_list(args) -> int:
         print("no node has reported yet (a node reports when it searches or ingests)")
     for node in state["nodes"]:
         print(f"  {node['name']:<40} applied {node['applied_seq']:>10}  behind "
-              f"{node['behind']:>6}  seen {_ago(node['seen_seconds_ago'])}")
+              f"{node['behind']:>6}  seen {ago(node['seen_seconds_ago'])} ago")
     return 0
 
 
@@ -43,11 +43,3 @@ def cmd_prune(args) -> int:
     deleted, through = prune_changes(app.store, days * 86400)
     print(f"pruned {deleted} change rows (through sequence {through})")
     return 0
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"

@@ -5,7 +5,7 @@ import signal
 import threading
 import time
 
-from .common import print_json, services_from, show_progress
+from .common import ago, print_json, services_from, show_progress
 
 
 def register(sub) -> None:
@@ -82,7 +82,7 @@ def cmd_list(args) -> int:
         return 0
     for i in infos:
         stale = i.staleness()
-        synced = "never synced" if stale is None else f"synced {_ago(stale)} ago"
+        synced = "never synced" if stale is None else f"synced {ago(stale)} ago"
         print(f"{i.id}. {i.path} -> {i.collection}: {i.indexed}/{i.files} files indexed, "
               f"{synced}, {i.pending} pending")
         if i.include or i.exclude:
@@ -152,11 +152,3 @@ def _print_reports(reports, args, dry_run: bool = False) -> int:
 def _counts(r) -> str:
     return (f"{r.added} added, {r.updated} changed, {r.removed} removed, {r.renamed} renamed, "
             f"{r.moved} moved, {r.failed} failed, {r.unchanged} unchanged")
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -94,3 +94,17 @@ def unit_command(unit: Path) -> tuple[str, dict, list[str], str]:
         elif key == "WorkingDirectory":
             cwd = value
     return user, env, argv, cwd
+
+
+def nginx_main_conf(conf: Path, user: str = "www-data") -> Path:
+    """A main nginx.conf in `conf` that includes conf.d/*.conf (where the role writes its
+    site), with its pid, log and temp files beside it; returns its path."""
+    (conf / "conf.d").mkdir(parents=True, exist_ok=True)
+    main = conf / "nginx.conf"
+    main.write_text(
+        f"user {user};\nworker_processes 1;\npid {conf}/nginx.pid;\n"
+        f"error_log {conf}/error.log;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\n    include /etc/nginx/mime.types;\n    access_log off;\n"
+        f"    client_body_temp_path {conf}/body;\n    proxy_temp_path {conf}/proxy;\n"
+        f"    include {conf}/conf.d/*.conf;\n}}\n")
+    return main

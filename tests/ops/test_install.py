@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opstools import ops_env, ops_tool, record, stop_process, system_tool, unit_command
+from opstools import (nginx_main_conf, ops_env, ops_tool, record, stop_process, system_tool,
+                      unit_command)
 
 pytestmark = pytest.mark.slow
 
@@ -150,13 +151,7 @@ def host(netns, tmp_path_factory):
         pytest.skip("the install test runs the playbook as root")
     work = tmp_path_factory.mktemp("ansible-host")
     nginx_dir = work / "nginx"
-    (nginx_dir / "conf.d").mkdir(parents=True)
-    (nginx_dir / "nginx.conf").write_text(
-        f"user www-data;\nworker_processes 1;\npid {nginx_dir}/nginx.pid;\n"
-        f"error_log {nginx_dir}/error.log;\nevents {{ worker_connections 64; }}\n"
-        f"http {{\n    include /etc/nginx/mime.types;\n    access_log off;\n"
-        f"    client_body_temp_path {nginx_dir}/body;\n    proxy_temp_path {nginx_dir}/proxy;\n"
-        f"    include {nginx_dir}/conf.d/*.conf;\n}}\n")
+    nginx_main_conf(nginx_dir)
     clean_host()
     host = Host(netns, work, nginx_dir, _debian_python())
     yield host

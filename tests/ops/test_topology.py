@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opstools import ops_env, ops_tool, record, stop_process, system_tool, unit_command
+from opstools import (nginx_main_conf, ops_env, ops_tool, record, stop_process, system_tool,
+                      unit_command)
 
 pytestmark = pytest.mark.slow
 
@@ -120,15 +121,8 @@ class Topology:
 
     def play(self, nodes: tuple[str, ...]) -> tuple[int, str, dict]:
         for name in nodes:
-            conf = self.nginx_dir(name)
-            if not conf.exists():
-                (conf / "conf.d").mkdir(parents=True)
-                (conf / "nginx.conf").write_text(
-                    f"user root;\nworker_processes 1;\npid {conf}/nginx.pid;\n"
-                    f"error_log {conf}/error.log;\nevents {{ worker_connections 64; }}\n"
-                    f"http {{\n    include /etc/nginx/mime.types;\n    access_log off;\n"
-                    f"    client_body_temp_path {conf}/body;\n    proxy_temp_path {conf}/proxy;\n"
-                    f"    include {conf}/conf.d/*.conf;\n}}\n")
+            if not self.nginx_dir(name).exists():
+                nginx_main_conf(self.nginx_dir(name), user="root")
         started = time.monotonic()
         result = self.ns.run([ops_tool("ansible-playbook"), "-i", self.inventory(nodes),
                               self.bundle / "ansible" / "site.yml"],

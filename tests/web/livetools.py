@@ -97,6 +97,20 @@ def node_dirs(root: Path, toml: str, names: list[str]) -> list[Path]:
     return dirs
 
 
+def operator(data_dir: Path, database_url: str, embedder):
+    """In-process services on the nodes' store, as an operator's shell would have them, and
+    the first administrator (a principal) to act as: (services, principal)."""
+    from appliance.accounts.login import Principal
+    from appliance.services import build_services
+    from appliance.settings import load_settings
+
+    ops = build_services(load_settings({"data_dir": str(data_dir),
+                                        "database_url": database_url}, environ={}))
+    ops.__dict__["embedder"] = embedder
+    admin = ops.accounts.user("admin")
+    return ops, Principal(admin.id, "admin", "admin", "cli")
+
+
 def chromium():
     """A headless Chromium, or a skip with the reason when it is not installed."""
     if not (shutil.which("chromium") and Path(CHROMEDRIVER).exists()):

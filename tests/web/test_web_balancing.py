@@ -15,10 +15,7 @@ import httpx
 import jinja2
 import pytest
 
-from appliance.accounts.login import Principal
-from appliance.services import build_services
-from helpers import make_settings
-from livetools import ROOT, free_port, node_dirs, start_server
+from livetools import ROOT, free_port, node_dirs, operator, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 TEMPLATE = ROOT / "ansible" / "roles" / "appliance_nginx" / "templates" / "appliance.conf.j2"
@@ -68,10 +65,7 @@ def test_nginx_balances_two_nodes_and_rides_over_one_going_down(pg_url, model_di
     toml = (f'database_url = "{pg_url}"\nllm_model_path = "{gguf}"\nnode_name = "{{name}}"\n'
             "max_answer_tokens = 24\n")
     a, b, c = node_dirs(tmp_path, toml, ["node-a", "node-b", "ops"])
-    ops = build_services(make_settings(c, database_url=pg_url))
-    ops.__dict__["embedder"] = embedder
-    admin = ops.accounts.user("admin")
-    who = Principal(admin.id, "admin", "admin", "cli")
+    ops, who = operator(c, pg_url, embedder)
     ops.accounts.create_user(who, "nurse", password=PASSWORD)
     token, _ = ops.accounts.tokens.create(who, "balanced")
     ports = {"node-a": free_port(), "node-b": free_port()}

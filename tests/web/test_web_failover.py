@@ -13,9 +13,7 @@ import time
 
 import pytest
 
-from appliance.services import build_services
-from helpers import make_settings
-from livetools import node_dirs, ARTIFACTS, free_port, start_server
+from livetools import ARTIFACTS, free_port, node_dirs, operator, start_server
 from pgcluster import Pair
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -69,9 +67,8 @@ def test_nodes_ride_through_a_postgresql_failover_without_losing_a_commit(
         toml = (f'database_url = "{url}"\nllm_model_path = "{gguf}"\n'
                 "web_secure_cookies = false\n")
         a, b, c = node_dirs(tmp_path, toml, ["a", "b", "ops"])
-        ops = build_services(make_settings(c, database_url=url))
-        ops.__dict__["embedder"] = embedder
-        _create_nurse(ops)
+        ops, who = operator(c, url, embedder)
+        ops.accounts.create_user(who, "nurse", password=PASSWORD)
         nodes = [start_server(d, None, {}) for d in (a, b)]
         client = Client([n.url for n in nodes])
         thread = threading.Thread(target=client.run, daemon=True)
@@ -132,11 +129,3 @@ def test_nodes_ride_through_a_postgresql_failover_without_losing_a_commit(
         if ops is not None:
             ops.close()
         pair.close()
-
-
-def _create_nurse(ops):
-    from appliance.accounts.login import Principal
-
-    admin = ops.accounts.user("admin")
-    ops.accounts.create_user(Principal(admin.id, "admin", "admin", "cli"), "nurse",
-                             password=PASSWORD)

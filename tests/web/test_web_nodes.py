@@ -8,9 +8,7 @@ import time
 
 import pytest
 
-from appliance.accounts.login import Principal
-from helpers import make_settings
-from livetools import node_dirs, start_server
+from livetools import node_dirs, operator, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 FACT = "# Night shift\n\nThe night porter's desk is in room B214 behind the lifts.\n"
@@ -19,15 +17,10 @@ FACT = "# Night shift\n\nThe night porter's desk is in room B214 behind the lift
 def test_two_serving_nodes_share_documents_and_tokens(pg_url, model_dir, tmp_path, embedder):
     import requests
 
-    from appliance.services import build_services
-
     gguf = next(model_dir.glob("*.gguf"))
     toml = f'database_url = "{pg_url}"\nllm_model_path = "{gguf}"\nweb_secure_cookies = false\n'
     a, b, c = node_dirs(tmp_path, toml, ["a", "b", "ops"])
-    ops = build_services(make_settings(c, database_url=pg_url))
-    ops.__dict__["embedder"] = embedder
-    admin = ops.accounts.user("admin")
-    who = Principal(admin.id, "admin", "admin", "cli")
+    ops, who = operator(c, pg_url, embedder)
     token, info = ops.accounts.tokens.create(who, "two-nodes")
     nodes = []
     try:
