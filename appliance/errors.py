@@ -70,3 +70,15 @@ class Busy(ApplianceError):
     """The model queue is full; try again shortly."""
 
     http_status = 503
+
+
+class StoreUnavailable(ApplianceError):
+    """The database went away (a restart, a failover to the standby): nothing the request
+    wrote was committed, and trying again in a moment is safe."""
+
+    http_status = 503
+    retry_after = 5
+
+    def __init__(self) -> None:
+        super().__init__("the database is unavailable for a moment (restart or failover); "
+                         "nothing was saved by this request: try again")

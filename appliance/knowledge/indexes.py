@@ -12,6 +12,7 @@ moved (one indexed read when it did not).
 from __future__ import annotations
 
 import fcntl
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -21,11 +22,14 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..engines import BM25KeywordIndex, FaissVectorStore, recover_keyword_dir
-from ..store import ChunkTable, IndexChangeTable, Store, pruned_through, report_position
+from ..store import (ChunkTable, IndexChangeTable, Store, pruned_through, report_position,
+                     sequence_head)
 from .chunking import index_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Indexes:
         # chunk never shows meanwhile.
         self.keyword_defer_chunks = keyword_defer_chunks
         self._keyword_job: threading.Thread | None = None
+        self._keyword_due = False
         # Meanwhile the chunks added since the last full build are searched by their words
         # in a small index of their own, merged into the keyword results.
         self._recent_ids: set[int] = set()
@@ -185,7 +190,7 @@ class Indexes:
     def head(self) -> int:
         """The last change in the store's sequence (0: none yet)."""
         with self.store.engine.connect() as conn:
-            return int(conn.execute(select(func.max(IndexChangeTable.seq))).scalar() or 0)
+            return sequence_head(conn)
 
     def catch_up(self, keywords: bool = True, limit: int = 200_000) -> int:
         """Apply the changes after the last one applied (call under write_lock; then save).
@@ -193,15 +198,14 @@ class Indexes:
         applied = self.vectors.applied_seq
         with self.store.engine.connect() as conn:
             gap = applied < pruned_through(conn)
+            rows = [] if gap else conn.execute(
+                select(IndexChangeTable.seq, IndexChangeTable.chunk_id, IndexChangeTable.op)
+                .where(IndexChangeTable.seq > applied)
+                .order_by(IndexChangeTable.seq).limit(limit)).all()
         if gap:
             # Changes this node never applied were pruned (it was away longer than
             # index_changes_keep_days): rebuild from the store, then tail again.
-            return self.rebuild_all() or 1
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(select(IndexChangeTable.seq, IndexChangeTable.chunk_id,
-                                       IndexChangeTable.op)
-                                .where(IndexChangeTable.seq > applied)
-                                .order_by(IndexChangeTable.seq).limit(limit)).all()
+            return self.rebuild_all()
         if not rows:
             return 0
         last = {}
@@ -249,9 +253,7 @@ class Indexes:
                     self._index_recent()
                     self.save()  # the vectors too: catch-ups on a large index leave it to us
             except Exception:  # noqa: BLE001 - the next change or `appliance reindex` retries
-                import logging
-
-                logging.getLogger(__name__).exception("keyword index rebuild failed")
+                log.exception("keyword index rebuild failed")
 
     def _index_recent(self) -> None:
         """The small keyword index over the chunks the full one does not hold yet."""

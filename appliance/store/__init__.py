@@ -22,6 +22,7 @@ from .account_tables import (
 )
 from .adapter_tables import AdapterTable
 from .change_tables import (IndexChangeTable, IndexNodeTable, prune_changes, pruned_through,
+                            sequence_head,
                             record_changes, report_position, sequence_state)
 from .model_tables import ModelTable
 from .quality_tables import AnswerLogTable
@@ -33,5 +34,5 @@ from .tables import ChunkTable, DocumentTable, IngestJobTable, utcnow
 __all__ = ["ROLES", "AdapterTable", "AnswerLogTable", "ApiTokenTable", "AuditEventTable", "ChunkTable",
            "CollectionTable", "ConversationTable", "DocumentTable", "FeedbackTable",
            "GrantTable", "GroupTable", "IndexChangeTable", "IndexNodeTable", "IngestJobTable", "MembershipTable", "MessageTable", "ModelTable",
-           "SessionTable", "SourceFileTable", "SourceTable", "Store", "ThrottleTable", "UserTable", "prune_changes", "pruned_through",
+           "SessionTable", "SourceFileTable", "SourceTable", "Store", "ThrottleTable", "UserTable", "prune_changes", "pruned_through", "sequence_head",
            "record_changes", "report_position", "sequence_state", "utcnow"]

@@ -3,7 +3,9 @@ commit order (writers take one advisory lock on PostgreSQL, so a sequence number
 committed after a larger one)."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, Integer, String, text
+import time
+
+from sqlalchemy import BigInteger, Float, Integer, String, delete, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .tables import Base
@@ -23,8 +25,6 @@ class IndexChangeTable(Base):
 
 def record_changes(sess, added, removed) -> None:
     """Add the chunks' changes to the sequence inside the writer's own transaction."""
-    import time
-
     rows = [{"chunk_id": int(i), "op": "r"} for i in removed] + \
         [{"chunk_id": int(i), "op": "a"} for i in added]
     if not rows:
@@ -49,9 +49,12 @@ class IndexNodeTable(Base):
 PRUNED = "~pruned"
 
 
-def pruned_through(conn) -> int:
-    from sqlalchemy import select
+def sequence_head(conn) -> int:
+    """The last change in the sequence (0: none yet)."""
+    return int(conn.execute(select(func.max(IndexChangeTable.seq))).scalar() or 0)
 
+
+def pruned_through(conn) -> int:
     value = conn.execute(select(IndexNodeTable.applied_seq)
                          .where(IndexNodeTable.name == PRUNED)).scalar()
     return int(value or 0)
@@ -59,8 +62,6 @@ def pruned_through(conn) -> int:
 
 def report_position(store, name: str, applied_seq: int) -> None:
     """Upsert this node's position (one small write; every node has its own row)."""
-    import time
-
     with store.session() as sess:
         row = sess.get(IndexNodeTable, name)
         if row is None:
@@ -73,15 +74,11 @@ def prune_changes(store, keep_seconds: float, now: float | None = None) -> tuple
     """Delete the changes every node seen within `keep_seconds` has applied (and none newer
     than that window's start is needed by a node seen in it); a node silent for longer
     rebuilds from the store when it comes back. Returns (rows deleted, pruned through)."""
-    import time
-
-    from sqlalchemy import delete, func, select
-
     now = time.time() if now is None else now
     with store.session() as sess:
         if sess.get_bind().dialect.name == "postgresql":  # one pruner at a time, and no
             sess.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGES_LOCK})
-        head = int(sess.execute(select(func.max(IndexChangeTable.seq))).scalar() or 0)
+        head = sequence_head(sess.connection())
         live = sess.execute(select(func.min(IndexNodeTable.applied_seq)).where(
             IndexNodeTable.name != PRUNED, IndexNodeTable.seen_at >= now - keep_seconds)
         ).scalar()
@@ -107,12 +104,8 @@ def prune_changes(store, keep_seconds: float, now: float | None = None) -> tuple
 def sequence_state(store) -> dict:
     """The head of the sequence, the rows kept, the pruning watermark, and every node's
     position (for `appliance nodes`)."""
-    import time
-
-    from sqlalchemy import func, select
-
     with store.session() as sess:
-        head = int(sess.execute(select(func.max(IndexChangeTable.seq))).scalar() or 0)
+        head = sequence_head(sess.connection())
         rows = int(sess.execute(select(func.count()).select_from(IndexChangeTable)).scalar())
         nodes = sess.scalars(select(IndexNodeTable).where(IndexNodeTable.name != PRUNED)
                              .order_by(IndexNodeTable.name)).all()

@@ -18,6 +18,7 @@ from ..errors import (
     ModelError,
     NotFoundError,
     OversizeFileError,
+    StoreUnavailable,
     UnsupportedFileError,
 )
 from .context import request_id, settings, wants_json
@@ -75,23 +76,13 @@ def install(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         return error_response(exc.description or exc.name, exc.code or 500)
 
-    def _store_unavailable(exc: Exception):
-        # The database went away (a restart or a failover to the standby): what this
-        # request wrote was not committed; the caller may simply try again in a moment.
-        log.warning("request %s %s: the store is unavailable (%s, request id %s)",
-                    request.method, request.path, type(_driver_error(exc)).__name__,
-                    request_id())
-        response, status = error_response(
-            "the database is unavailable for a moment (restart or failover); nothing was "
-            "saved by this request: try again", 503)
-        response = app.make_response((response, status))
-        response.headers["Retry-After"] = "5"
-        return response
-
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        if _unavailable(exc):
-            return _store_unavailable(exc)
+        if _unavailable(exc):  # a restart or failover: a 503 to retry, not a 500
+            log.warning("request %s %s: the store is unavailable (%s, request id %s)",
+                        request.method, request.path, type(_driver_error(exc)).__name__,
+                        request_id())
+            return _appliance_error(StoreUnavailable())
         log.exception("request %s %s failed (request id %s)", request.method, request.path,
                       request_id())
         return error_response(f"internal error (request id {request_id()})", 500)
