@@ -9,6 +9,8 @@ Public surface:
     SupportCheck, Support    are an answer's figures, dates, codes and names in its cited source?
     followups: Turn, rewrite, is_followup, history_from_messages, history_prompt, message_text
     units, content_words     a text's figures, dates and codes; its meaningful words
+    with_parts               figures and the parts a full date vouches for (its year, month)
+    ShortAnswerer, Lead      a quote's lead: the few words of it that answer the question
     Verdict, decide, quote, Evidence  what the check measured, the path it decides, a quote
     Answer, Citation, passage_label, CATEGORIES, citation_json
     prompts: Passage, build_prompt, cited_numbers, is_refusal, REFUSAL, REFUSAL_OPENING, STOP
@@ -26,7 +28,8 @@ from .metrics import Metrics
 from .pipeline import Answer, ChatService, Citation, passage_label
 from .prompts import (REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt, cited_numbers,
                       is_refusal)
-from .support_check import Support, SupportCheck, content_words, units
+from .short_answer import Lead, ShortAnswerer
+from .support_check import Support, SupportCheck, content_words, units, with_parts
 from .verification import Verdict, decide, quote
 
 __all__ = ["Answer", "AnswerCheck", "AnswerLog", "AskService", "LABELS", "LoggedAnswer", "build_prompt", "CATEGORIES", "ChatService",
@@ -34,4 +37,4 @@ __all__ = ["Answer", "AnswerCheck", "AnswerLog", "AskService", "LABELS", "Logged
            "Evidence", "FairQueue", "history_from_messages", "history_prompt", "is_followup",
            "is_refusal", "message_text", "Metrics", "Passage", "passage_label", "quote", "REFUSAL",
            "REFUSAL_OPENING", "rewrite", "STOP", "Support", "SupportCheck", "Turn", "units",
-           "Verdict"]
+           "Verdict", "Lead", "ShortAnswerer", "with_parts"]

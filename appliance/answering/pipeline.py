@@ -25,6 +25,7 @@ from .injection import addresses_the_system, without_markers
 from .links import clean_links
 from .prompts import (REFUSAL, STOP, Passage, best_supported, build_chat, build_prompt,
                       cited_numbers, is_refusal)
+from .short_answer import ShortAnswerer, with_lead
 from .support_check import SupportCheck
 from .verification import Verdict, decide, measure
 
@@ -59,6 +60,8 @@ class Answer:
     shown_texts: list[str] = field(default_factory=list)  # the passages as the prompt showed them
     log_id: int | None = None  # its row in the answer log
     context_tokens: int = 0  # tokens of the passages in the prompt
+    short_answer: str = ""  # a quote's lead: the few words of it that answer the question
+    short_share: float | None = None  # the model's probability for the lead among the spans
 
     def to_json(self) -> dict:
         return {"answer": self.answer,
@@ -67,7 +70,16 @@ class Answer:
                                "version": c.version, "ingested_at": c.ingested_at}
                               for c in self.citations],
                 "timings_ms": self.timings_ms, "tokens": self.tokens,
-                "path": self.path, "reason": self.reason}
+                "path": self.path, "reason": self.reason, "short_answer": self.short_answer}
+
+
+def quoted_sentences(verdict: Verdict) -> list[str]:
+    """The sentences a quote shows, in the order it shows them (verification.quote)."""
+    parts = [e for e in (verdict.best, verdict.runner_up) if e is not None]
+    if len(parts) == 2 and parts[1].passage == parts[0].passage and \
+            parts[1].order < parts[0].order:
+        parts.reverse()
+    return [e.sentence for e in parts]
 
 
 def citation_of(n: int, hit: Hit) -> Citation:
@@ -112,6 +124,7 @@ class ChatService:
         self.audit = audit
         self.check = check
         self.answer_log = answer_log
+        self.short = ShortAnswerer() if settings.answer_leads else None
 
     def ask(self, question: str, collections: Iterable[str] | None = None,
             actor: str | None = None, **kw: Any) -> Answer:
@@ -174,7 +187,7 @@ class ChatService:
         pieces: list[str] = []
         t_first, verdict = None, None
         relevance = None
-        path, reason = "generated", ""
+        path, reason, lead, lead_ms = "generated", "", None, 0.0
         if retrieval and built.used == 0:
             pieces.append(REFUSAL)  # nothing readable to answer from: don't let the model guess
             path, reason = "refused", "no readable passage matches the question"
@@ -203,6 +216,11 @@ class ChatService:
                 checked, path, reason = decide(verdict, self.settings.answer_min_evidence,
                                                self.settings.answer_quote_refusals)
                 check_ms += (time.perf_counter() - t_check) * 1000
+                if path == "quoted" and self.short:  # led by the words of it that answer
+                    t_lead = time.perf_counter()
+                    lead = self.short.lead(gen, query, quoted_sentences(verdict))
+                    checked = with_lead(lead, checked)
+                    lead_ms = (time.perf_counter() - t_lead) * 1000
                 pieces = [checked]
             if threshold is not None:
                 yield "".join(pieces).strip()
@@ -218,6 +236,9 @@ class ChatService:
         answer.redactions = dict(counts)
         answer.relevance = relevance
         answer.timings_ms["check"] = round(check_ms, 1)
+        answer.timings_ms["lead"] = round(lead_ms, 1)
+        answer.short_answer = lead.text if lead and not answer.refused else ""
+        answer.short_share = round(lead.share, 4) if lead else None
         answer.verdict = verdict
         answer.path, answer.reason = ("refused" if answer.refused else path), reason
         answer.retrieved = retrieved

@@ -150,7 +150,7 @@ def units(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _with_parts(found: set[str]) -> set[str]:
+def with_parts(found: set[str]) -> set[str]:
     """A full date also vouches for its month, its year and its day ("1 March 2026" backs an
     answer of "March 2026" or "2026")."""
     out = set(found)
@@ -215,13 +215,13 @@ class SupportCheck:
             return []  # a bare figure says nothing to tie it to
         out = []
         for unit in sorted(claimed):
-            holding = [s for s in sentences(passage, 1) if unit in _with_parts(units(s))]
+            holding = [s for s in sentences(passage, 1) if unit in with_parts(units(s))]
             if holding and not any(about & content_words(s) for s in holding):
                 out.append(f"{unit} (said of something else)")
         return out
 
     def check(self, answer: str, passage: str, question: str = "") -> Support:
-        allowed = _with_parts(units(passage) | units(question))
+        allowed = with_parts(units(passage) | units(question))
         claimed = units(answer)
         missing = sorted(u for u in claimed if u not in allowed)
         if not missing:

@@ -79,6 +79,7 @@ class LlamaGenerator:
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load {model_path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._scorer = None
         self.opening_bias = dict(opening_bias or {})
         self.gpu_layers = gpu_layers
         template = self.llm.metadata.get("tokenizer.chat_template") if chat else None
@@ -95,6 +96,17 @@ class LlamaGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
+
+    def span_scorer(self):
+        """A log-likelihood scorer on this model's weights (and adapter), in a small context of
+        its own, made on first use (short answers score spans with it)."""
+        with self._lock:
+            if self._scorer is None:
+                from .loglik import LoglikScorer
+
+                self._scorer = LoglikScorer("", llm=self.llm, n_ctx=1024, n_batch=512,
+                                            n_seq=32)
+            return self._scorer
 
     def tokenize(self, text: str) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))

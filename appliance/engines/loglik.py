@@ -8,6 +8,7 @@ logits are needed (the context's last token, each choice's tokens but its last) 
 from __future__ import annotations
 
 import ctypes
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -24,24 +25,32 @@ class LoglikScorer:
     whether it is the greedy continuation (every token the argmax)."""
 
     def __init__(self, model_path: str | Path, lora_path: str = "", n_ctx: int = 4096,
-                 threads: int = 2, n_batch: int = 512):
+                 threads: int = 2, n_batch: int = 512, llm=None, n_seq: int = MAX_CHOICES):
+        """`llm`: a loaded llama_cpp.Llama whose weights (and adapter) to score with, in a
+        context of this scorer's own (the weights are not loaded twice); `n_seq`: sequences
+        decoded side by side."""
         import llama_cpp
         from llama_cpp import Llama
         from llama_cpp._internals import LlamaBatch, LlamaContext
 
-        if not Path(model_path).is_file():
-            raise ModelError(f"model file not found: {model_path}")
-        if lora_path and not Path(lora_path).is_file():
-            raise ModelError(f"LoRA adapter not found: {lora_path}")
-        kwargs = {"lora_path": str(lora_path)} if lora_path else {}
-        try:  # Llama loads the weights and the adapter; the scoring context is our own
-            self.llm = Llama(str(model_path), n_ctx=64, n_batch=64, n_threads=threads,
-                             n_threads_batch=threads, verbose=False, **kwargs)
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"cannot load {model_path}: {exc}") from exc
-        params = self.llm.context_params
+        self._owned = llm is None
+        if llm is None:
+            if not Path(model_path).is_file():
+                raise ModelError(f"model file not found: {model_path}")
+            if lora_path and not Path(lora_path).is_file():
+                raise ModelError(f"LoRA adapter not found: {lora_path}")
+            kwargs = {"lora_path": str(lora_path)} if lora_path else {}
+            try:  # Llama loads the weights and the adapter; the scoring context is our own
+                llm = Llama(str(model_path), n_ctx=64, n_batch=64, n_threads=threads,
+                            n_threads_batch=threads, verbose=False, **kwargs)
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"cannot load {model_path}: {exc}") from exc
+        self.llm = llm
+        base = self.llm.context_params  # a copy: the generator's own stay as they are
+        params = type(base).from_buffer_copy(base)
         params.n_ctx, params.n_batch, params.n_ubatch = n_ctx, n_batch, n_batch
-        params.n_seq_max, params.kv_unified = MAX_CHOICES, True
+        params.n_seq_max, params.kv_unified = n_seq, True
+        self.n_seq = n_seq
         self._ctx = LlamaContext(model=self.llm._model, params=params, verbose=False)
         if self.llm._lora_adapter is not None:
             adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self.llm._lora_adapter)
@@ -50,10 +59,12 @@ class LoglikScorer:
                 raise ModelError(f"cannot apply the adapter {lora_path}")
         self.n_ctx, self.n_batch = n_ctx, n_batch
         self.n_vocab = self.llm.n_vocab()
-        self._batch = LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=MAX_CHOICES, verbose=False)
+        self._batch = LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=n_seq, verbose=False)
         self._kept: list[int] = []  # the shared prefix, in the cache of every sequence
         self._kept_last: np.ndarray | None = None  # logits after the prefix's last token
+        self._marks: dict[int, np.ndarray] = {}  # logits after each kept prefix still cached
         self.decoded = 0  # tokens decoded so far (the cost measure)
+        self.lock = threading.Lock()  # one caller at a time (the web serves many)
 
     def tokenize(self, text: str, bos: bool = False) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=bos, special=False))
@@ -77,7 +88,9 @@ class LoglikScorer:
         return prefix + whole[:cut], whole[cut:]
 
     def keep(self, tokens: Sequence[int]) -> None:
-        """Decode `tokens` once and keep them in the cache for everything scored next."""
+        """Decode `tokens` once and keep them in the cache for everything scored next. A
+        prefix that extends the kept one decodes only its new tokens; one that the kept
+        prefix extends costs nothing (a shared frame, then each item's own context)."""
         tokens = list(tokens)
         if tokens == self._kept and self._kept_last is not None:
             return
@@ -86,10 +99,25 @@ class LoglikScorer:
         if len(tokens) >= self.n_ctx:
             raise ModelError(f"the shared prefix ({len(tokens)} tokens) does not fit the "
                              f"scoring context ({self.n_ctx})")
-        self._ctx.kv_cache_clear()
-        seqs = tuple(range(MAX_CHOICES))
-        rows = self._run([(t, i, seqs, i == len(tokens) - 1) for i, t in enumerate(tokens)])
+        kept, seqs = len(self._kept), tuple(range(self.n_seq))
+        if kept and len(tokens) < kept and self._kept[:len(tokens)] == tokens \
+                and len(tokens) in self._marks:
+            for seq in seqs:
+                self._ctx.kv_cache_seq_rm(seq, len(tokens), -1)
+            self._kept, self._kept_last = tokens, self._marks[len(tokens)]
+            return
+        if kept and len(tokens) > kept and tokens[:kept] == self._kept:
+            for seq in seqs:
+                self._ctx.kv_cache_seq_rm(seq, kept, -1)
+            start = kept
+        else:
+            self._ctx.kv_cache_clear()
+            self._marks, start = {}, 0
+        rows = self._run([(t, start + i, seqs, start + i == len(tokens) - 1)
+                          for i, t in enumerate(tokens[start:])])
         self._kept, self._kept_last = tokens, rows[-1]
+        self._marks = {n: row for n, row in self._marks.items() if n < len(tokens)}
+        self._marks[len(tokens)] = rows[-1]
 
     def score(self, context: Sequence[int], continuations: Sequence[Sequence[int]]
               ) -> list[tuple[float, bool]]:
@@ -99,13 +127,13 @@ class LoglikScorer:
         kept = len(self._kept)
         if not kept or context[:kept] != self._kept:
             raise ModelError("the context does not start with the kept prefix")
-        if not 0 < len(conts) <= MAX_CHOICES:
-            raise ModelError(f"score 1 to {MAX_CHOICES} continuations at a time")
+        if not 0 < len(conts) <= self.n_seq:
+            raise ModelError(f"score 1 to {self.n_seq} continuations at a time")
         longest = len(context) + max(len(c) for c in conts)
         if longest > self.n_ctx:
             raise ModelError(f"context and continuation ({longest} tokens) exceed the scoring "
                              f"context ({self.n_ctx})")
-        for seq in range(MAX_CHOICES):
+        for seq in range(self.n_seq):
             self._ctx.kv_cache_seq_rm(seq, kept, -1)
         seqs = tuple(range(len(conts)))
         own = context[kept:]
@@ -124,10 +152,53 @@ class LoglikScorer:
             results.append(_logprob(logits, cont))
         return results
 
+    def next_logprobs(self, context: Sequence[int]) -> np.ndarray:
+        """log P(token | context) for every token of the vocabulary; `context` becomes the
+        kept prefix (so `prefixes(context, ...)` next decodes only its sequences)."""
+        self.keep(context)
+        row = self._kept_last.astype(np.float64)
+        top = row.max()
+        return row - (np.log(np.exp(row - top).sum()) + top)
+
+    def prefixes(self, context: Sequence[int], sequences: Sequence[Sequence[int]], end: int
+                 ) -> list[list[float]]:
+        """For each sequence after `context` (which starts with the kept prefix), the
+        log-probability of each of its prefixes followed by the token `end`: entry k is
+        log P(seq[:k+1] + [end] | context). One decode scores every prefix of every sequence
+        (a span and all its shorter spans from the same start)."""
+        context, seqs = list(context), [list(q) for q in sequences]
+        kept = len(self._kept)
+        if not kept or context[:kept] != self._kept:
+            raise ModelError("the context does not start with the kept prefix")
+        if not 0 < len(seqs) <= self.n_seq or not all(seqs):
+            raise ModelError(f"score 1 to {self.n_seq} non-empty sequences at a time")
+        if len(context) + max(map(len, seqs)) > self.n_ctx:
+            raise ModelError("context and sequences exceed the scoring context")
+        for seq in range(self.n_seq):
+            self._ctx.kv_cache_seq_rm(seq, kept, -1)
+        own = context[kept:]
+        every = tuple(range(len(seqs)))
+        entries = [(t, kept + i, every, i == len(own) - 1) for i, t in enumerate(own)]
+        for n, q in enumerate(seqs):
+            entries += [(t, len(context) + i, (n,), True) for i, t in enumerate(q)]
+        rows = self._run(entries)
+        first, at = (rows[0], 1) if own else (self._kept_last, 0)
+        out = []
+        for q in seqs:
+            block = np.vstack([first[None, :], rows[at:at + len(q)]])
+            at += len(q)
+            top = block.max(axis=1)
+            logz = np.log(np.exp(block - top[:, None]).sum(axis=1, dtype=np.float64)) + top
+            steps = block[np.arange(len(q)), q] - logz[:-1]   # each token of the sequence
+            ends = block[1:, end] - logz[1:]                   # the end after each token
+            out.append(list(np.cumsum(steps) + ends))
+        return out
+
     def close(self) -> None:
         self._batch.close()
         self._ctx.close()
-        self.llm.close()
+        if self._owned:
+            self.llm.close()
 
     def _run(self, entries: list[tuple[int, int, tuple, bool]]) -> np.ndarray:
         """Decode (token, position, sequences, wants logits) entries in order, n_batch at a

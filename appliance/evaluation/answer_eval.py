@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
-from ..answering import Evidence, Verdict, decide, quote, units
+from ..answering import Evidence, Verdict, decide, quote, units, with_parts
 from ..engines import assemble_generator
 from ..errors import ApplianceError
 from ..settings import Settings
@@ -67,8 +67,9 @@ def contains_gold(answer: str, references: Sequence[str]) -> bool:
 
 
 def unsupported_figures(answer: str, question: str, cited: str) -> list[str]:
-    """Figures of the answer that neither the question nor the cited passage holds."""
-    return sorted(units(answer) - units(question) - units(cited))
+    """Figures of the answer that neither the question nor the cited passage holds (a full
+    date holds its year and month, as the support check reads it)."""
+    return sorted(units(answer) - with_parts(set(units(question) | units(cited))))
 
 
 def score(q: QAQuestion, answer: Any, seconds: float) -> dict:
@@ -83,11 +84,18 @@ def score(q: QAQuestion, answer: Any, seconds: float) -> dict:
         "refused": refused,
         "contains_gold": bool(q.answers) and not refused and contains_gold(answer.answer,
                                                                            q.answers),
-        "f1": 0.0 if refused else round(token_f1(answer.answer, q.answers), 4),
+        # token F1 of what the answer gives as its answer: a quote's short lead when it has
+        # one (the words before the quote), else the whole text
+        "f1": 0.0 if refused else round(token_f1(answer.short_answer or answer.answer,
+                                                 q.answers), 4),
+        "f1_text": 0.0 if refused else round(token_f1(answer.answer, q.answers), 4),
+        "short_answer": answer.short_answer, "short_share": answer.short_share,
         "cites_gold": (cited_id in q.gold) if cited_id and q.gold else None,
         "unsupported_figures": figures,
         "seconds": round(seconds, 3),
         "check_ms": answer.timings_ms.get("check"),
+        "lead_ms": answer.timings_ms.get("lead"),
+        "model_text": answer.verdict.text if answer.verdict else None,
         "replay": _replay_facts(q, answer),
     }
 
@@ -108,7 +116,10 @@ def _replay_facts(q: QAQuestion, answer: Any) -> dict | None:
                           "figures": bool(unsupported_figures(v.text, q.question, cited))
                           if cited else False},
             "quote": {"gold": bool(q.answers) and contains_gold(quoted, q.answers),
-                      "f1": round(token_f1(quoted, q.answers), 4)}}
+                      # a quote's F1 is its lead's when it had one (the shown quote led)
+                      "f1": round(token_f1(answer.short_answer if answer.path == "quoted"
+                                           and answer.short_answer else quoted,
+                                           q.answers), 4)}}
 
 
 def replay(records: Sequence[dict], min_evidence: float, quote_refusals: float) -> list[dict]:
@@ -167,6 +178,7 @@ def summarize(records: Sequence[dict]) -> dict:
         "unsupported_figure_rate": _mean([bool(r["unsupported_figures"]) for r in answered]),
         "paths": paths,
         "check_ms_p50": _median([r["check_ms"] for r in records if r.get("check_ms")]),
+        "lead_ms_p50": _median([r["lead_ms"] for r in records if r.get("lead_ms")]),
         "seconds_p50": round(statistics.median(r["seconds"] for r in records), 3)
         if records else None,
     }

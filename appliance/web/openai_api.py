@@ -93,7 +93,8 @@ def _options(body: dict) -> tuple[list | None, bool]:
 def _extension(answer, data: dict, allowed, retrieval: bool) -> dict:
     return {"citations": [citation_json(c, True) for c in answer.citations],
             "refused": answer.refused, "path": answer.path, "reason": answer.reason,
-            "answer": answer.answer, "collections": sorted(allowed), "retrieval": retrieval,
+            "answer": answer.answer, "short_answer": answer.short_answer,
+            "collections": sorted(allowed), "retrieval": retrieval,
             "queue_wait_ms": data["queue_wait_ms"], "timings_ms": answer.timings_ms}
 
 
