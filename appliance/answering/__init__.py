@@ -10,6 +10,7 @@ Public surface:
     followups: Turn, rewrite, is_followup, history_from_messages, history_prompt, message_text
     units, content_words     a text's figures, dates and codes; its meaningful words
     with_parts               figures and the parts a full date vouches for (its year, month)
+    without_markers          a source's text as the model is shown it (no [n], no space before ,.)
     ShortAnswerer, Lead      a quote's lead: the few words of it that answer the question
     Verdict, decide, quote, Evidence  what the check measured, the path it decides, a quote
     Answer, Citation, passage_label, CATEGORIES, citation_json
@@ -22,6 +23,7 @@ from .ask_service import AskService
 from .conversations import CATEGORIES, ConversationService, citation_json
 from .evidence import Evidence
 from .fair_queue import FairQueue
+from .injection import without_markers
 from .followups import (Turn, history_from_messages, history_prompt, is_followup,
                         message_text, rewrite)
 from .metrics import Metrics
@@ -37,4 +39,4 @@ __all__ = ["Answer", "AnswerCheck", "AnswerLog", "AskService", "LABELS", "Logged
            "Evidence", "FairQueue", "history_from_messages", "history_prompt", "is_followup",
            "is_refusal", "message_text", "Metrics", "Passage", "passage_label", "quote", "REFUSAL",
            "REFUSAL_OPENING", "rewrite", "STOP", "Support", "SupportCheck", "Turn", "units",
-           "Verdict", "Lead", "ShortAnswerer", "with_parts"]
+           "Verdict", "Lead", "ShortAnswerer", "with_parts", "without_markers"]

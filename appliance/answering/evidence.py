@@ -6,7 +6,8 @@ preference for the passages retrieval ranked first. The few best are then scored
 the embedder's query encoder (a paraphrase shares meaning, not words: "regulator" and
 "supervisory authority"), and the two signals are averaged. A question that asks for a figure
 (how many, how much, how long, when, what percentage) is only answered by a sentence that holds
-one. The best sentences choose what the model is shown (`select`), and the
+one, and a "who" question by one that names someone (a name, a pseudonym, or a role or body:
+"the line manager", "the service desk"). The best sentences choose what the model is shown (`select`), and the
 best one is what the appliance quotes when a generated answer fails the support check.
 """
 from __future__ import annotations
@@ -18,12 +19,21 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .support_check import content_words, sentences, units
+from .support_check import content_words, names, sentences, units
 
 ASKS_FIGURE = re.compile(r"\b(how (many|much|long|often|old|far|soon|quickly)|when|"
                          r"(what|which) (year|date|time|day|percentage|proportion|amount|fee|"
                          r"cost|price|salary|rate|number|extension|size|limit)|"
                          r"(minimum|maximum|least|most) (length|number|size|age|amount))\b", re.I)
+# "who ..." asks for someone: a person, a role or a body. A sentence naming none cannot answer.
+ASKS_PERSON = re.compile(r"^\W*(?:(?:and|but|so|with|to|by|for|from|of) )?(who|whom|whose)\b|"
+                         r"\b(which|what) (person|people|man|woman|role)\b", re.I)
+PSEUDONYM = re.compile(r"\b[A-Z]+_\d+\b")  # a name the PII policy replaced (PERSON_3)
+AGENT = re.compile(r"\b[a-z]{3,}(?:er|or|ist|ian|ant|ent|ee|ive|ary|ic|ess)s?\b|\b(?:team|desk|"
+                   r"department|committee|board|staff|office|authority|body|council|unit|"
+                   r"service|police|court|government|panel|group|company|firm|band|army|"
+                   r"people|person|member|king|queen|chief|head|owner|nurse|doctor|"
+                   r"lead|colleague|hr|you|they|he|she|we)s?\b")
 RESCORE = 4  # sentences the embedder scores again: ~6 ms each on 2 cores
 RANK_DECAY = 0.08  # a later passage's sentence needs a slightly better match to win
 
@@ -38,6 +48,17 @@ class Evidence:
 
 def asks_for_figure(question: str) -> bool:
     return bool(ASKS_FIGURE.search(question))
+
+
+def asks_for_person(question: str) -> bool:
+    return bool(ASKS_PERSON.search(question))
+
+
+def names_someone(sentence: str) -> bool:
+    """Does the sentence name a person, a role or a body? A proper name, a pseudonym, or a
+    word for one ("the line manager", "the service desk", "the auditor")."""
+    return bool(names(sentence) or PSEUDONYM.search(sentence)
+                or AGENT.search(sentence.lower()))
 
 
 def rank(question: str, passages: Sequence[str], focus: str = "") -> list[Evidence]:
@@ -56,13 +77,15 @@ def rank(question: str, passages: Sequence[str], focus: str = "") -> list[Eviden
     for w in own:
         weight[w] *= 2
     total = sum(weight.values())
-    figure = asks_for_figure(question)
+    figure, person = asks_for_figure(question), asks_for_person(question)
     out = []
     for i, k, sentence, words in candidates:
         score = sum(weight[w] for w in wanted & words) / total
         score *= (1 - RANK_DECAY) ** (i - 1)
         if figure and not units(sentence):
             score *= 0.25  # the question wants a figure this sentence does not hold
+        elif person and not names_someone(sentence):
+            score *= 0.25  # the question asks who; this sentence names no one
         if own and not own & words:
             score *= 0.25  # about the earlier question, not this follow-up
         out.append(Evidence(i, sentence, score, k))

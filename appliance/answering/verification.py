@@ -9,8 +9,10 @@ answer is about the question and whether the best sentence is good enough to quo
 the appliance refuses. A model's refusal is overridden only by a sentence scoring at least
 `answer_quote_refusals` (a refusal is the safe side).
 
-Two more rules keep a small model's plausible non-answers off the screen: an answer that says
-nothing the question does not ("The CISO can open the conference line.") is not an answer, and
+Three more rules keep a small model's plausible non-answers off the screen: an answer that says
+nothing the question does not ("The CISO can open the conference line.") is not an answer, nor
+is one that leaves out the name a question asks for ("Which team audits access?" → "The team
+audits access every week."), and
 an answer resting on one sentence while another scores at least as well (plus `BETTER_BY`) is
 replaced by a quote of that one (the model read the wrong line).
 
@@ -24,13 +26,21 @@ benchmarks/answers.py).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .evidence import RESCORE, Evidence, EvidenceFinder
+from .evidence import PSEUDONYM, RESCORE, Evidence, EvidenceFinder
 from .prompts import MARKER, REFUSAL, Passage, best_supported, cited_numbers, is_refusal
 from .support_check import SupportCheck, content_words, units
 
+# "Which team ...?", "what conference line ...?": the answer is a name ("the Privacy Monitoring
+# Team", "the Major Incident Bridge"); "The team audits access weekly" does not give it.
+ASKS_NAME = re.compile(r"\b(?:which|what) (?:\w+ )?(team|system|department|committee|tool|portal|"
+                       r"service|form|line|bridge|application|app|software|platform|database|"
+                       r"register|board|unit|office|organi[sz]ation|company|hospital|ward|"
+                       r"building|product|website|country|city|town|network|vpn|desk)\b|"
+                       r"\bname of\b", re.I)
 BETTER_BY = 0.0  # how much better another sentence must answer the question to be quoted
 QUOTE_WITHIN = 0.1  # a runner-up this close to the best sentence is quoted with it
 
@@ -48,6 +58,29 @@ class Verdict:
     best: Evidence | None       # the best sentence of the shown passages
     anchored_on_best: bool = False  # the answer rests on that best sentence
     runner_up: Evidence | None = None  # the next best, when it is nearly as good (QUOTE_WITHIN)
+
+
+def names_what_is_asked(answer: str, question: str) -> bool:
+    """A question asking for a named thing ("which team?") is answered only by an answer
+    holding a name, a pseudonym or a code the question does not."""
+    if not ASKS_NAME.search(question):
+        return True
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    return bool(PSEUDONYM.search(answer)
+                or {u for u in units(answer) - units(question) if u.startswith("code:")}
+                or {w for w in _capitalised(answer) if w.lower() not in asked})
+
+
+def _capitalised(text: str) -> list[str]:
+    """Words holding a capital ("Privacy Monitoring Team", "VPN"); a sentence's first word
+    only when a capital inside it shows it is a name ("RosterPoint"), not the sentence's
+    opening ("Use the VPN"), or when it is the whole answer ("Midna")."""
+    out = []
+    for sentence in re.split(r"(?<=[.!?])\s+", MARKER.sub("", text).strip()):
+        words = re.findall(r"\w+", sentence)
+        out += [w for k, w in enumerate(words)
+                if any(c.isupper() for c in (w[1:] if k == 0 and len(words) > 1 else w))]
+    return out
 
 
 def says_something(answer: str, question: str) -> bool:
@@ -93,6 +126,8 @@ def measure(question: str, text: str, passages: Sequence[Passage], support: Supp
     supported, reason = check.supported, check.reason
     if supported and not says_something(text, question):
         supported, reason = False, "the answer only repeats the question"
+    elif supported and not names_what_is_asked(text, question):
+        supported, reason = False, "the answer does not name what the question asks for"
     sentence = evidence.anchor(text, source) if source else ""
     anchor = evidence.score(question, sentence, ranked) if source else None
     on_best = best is not None and best.sentence == sentence

@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 from tqdm import tqdm
 
-from ..answering import Evidence, Verdict, decide, quote, units, with_parts
+from ..answering import (Evidence, Verdict, decide, quote, units, with_parts,
+                         without_markers)
 from ..engines import assemble_generator
 from ..errors import ApplianceError
 from ..settings import Settings
@@ -72,10 +73,16 @@ def unsupported_figures(answer: str, question: str, cited: str) -> list[str]:
     return sorted(units(answer) - with_parts(set(units(question) | units(cited))))
 
 
+def _cited(answer: Any) -> str:
+    """Every passage the answer cites, as the model and the quote saw it (markers out, no
+    space before punctuation: "March 29 , 2018" in a tokenised corpus reads "March 29, 2018")."""
+    return " ".join(without_markers(c.text) for c in answer.citations)
+
+
 def score(q: QAQuestion, answer: Any, seconds: float) -> dict:
     """One question's record: what was answered and how it measures up."""
     refused = answer.path == "refused" or answer.refused
-    cited_text = " ".join(c.text for c in answer.citations)  # every passage it cites
+    cited_text = _cited(answer)
     cited_id = answer.citations[0].doc_name.removesuffix(".md") if answer.citations else None
     figures = [] if refused else unsupported_figures(answer.answer, q.question, cited_text)
     return {
@@ -107,7 +114,7 @@ def _replay_facts(q: QAQuestion, answer: Any) -> dict | None:
     if v is None:
         return None
     quoted = quote(v.best, v.runner_up) if v.best else ""
-    cited = (" ".join(c.text for c in answer.citations) if answer.path == "generated"
+    cited = (_cited(answer) if answer.path == "generated"
              else "")
     return {"model_refused": v.model_refused, "supported": v.supported, "anchor": v.anchor,
             "best": v.best.score if v.best else None, "on_best": v.anchored_on_best,

@@ -1,4 +1,6 @@
 """Which path an answer takes (generated, quoted, refused), on measured verdicts."""
+import pytest
+
 from appliance.answering.evidence import Evidence, EvidenceFinder
 from appliance.answering.prompts import REFUSAL, Passage
 from appliance.answering.support_check import SupportCheck
@@ -65,3 +67,50 @@ def test_a_sentence_repeated_by_overlapping_chunks_is_quoted_once():
                 SupportCheck(), FINDER)
     text, path, _ = decide(v, 0.3, 0.2)
     assert path == "quoted" and text.count("within 2 hours") == 1
+
+
+def test_a_who_question_is_answered_only_by_a_sentence_naming_someone():
+    """Issue 19: a person asked, no one named in the evidence → that sentence does not
+    answer. A role or a body counts as someone ("the line manager", "the service desk")."""
+    from appliance.answering.evidence import rank
+
+    passages = ["Annual leave requests must be made at least two weeks in advance. "
+                "Requests are approved by the line manager."]
+    # the first sentence holds more of the question's words, but names no one
+    assert rank("Who approves annual leave requests?", passages)[0].sentence == \
+        "Requests are approved by the line manager."
+    assert rank("Why must annual leave requests be made?", passages)[0].sentence.startswith(
+        "Annual leave requests must be made")
+    alone = ["Annual leave requests must be made at least two weeks in advance."]
+    who = rank("Who approves annual leave requests?", alone)[0].score
+    why = rank("Why are annual leave requests approved?", alone)[0].score
+    assert who == pytest.approx(0.25 * why)  # the same words matched; the who-question's sentence discounted
+
+
+def test_an_answer_leaving_out_the_name_asked_for_gives_way_to_the_quote():
+    """"Which team audits access?" → "The team audits access every week." says something new
+    (every week) but not which team: the sentence naming it is quoted instead."""
+    passages = [Passage("privacy.html", "Every access to the electronic patient record is "
+                                        "logged, and the Privacy Monitoring Team audits access "
+                                        "logs every week using automated alerts.")]
+    question = "Which team audits access to the electronic patient record?"
+    v = measure(question, "The team audits access to the electronic patient record every "
+                "week using automated alerts.", passages, SupportCheck(), FINDER)
+    assert not v.supported and "name" in v.reason
+    text, path, _ = decide(v, 0.3, 0.7)
+    assert path == "quoted" and "Privacy Monitoring Team" in text
+    named = measure(question, "The Privacy Monitoring Team [1].", passages, SupportCheck(),
+                    FINDER)
+    assert named.supported and decide(named, 0.3, 0.7)[1] == "generated"
+
+
+def test_names_what_is_asked():
+    from appliance.answering.verification import names_what_is_asked
+
+    assert names_what_is_asked("RosterPoint [1].", "Which system do I book my holiday in?")
+    assert names_what_is_asked("Use the GlobalProtect VPN [1].", "Which VPN should I use?")
+    assert not names_what_is_asked("Use the VPN.", "Which VPN should I use?")
+    assert names_what_is_asked("Midna [1]", "What is the name of the creature?")
+    assert not names_what_is_asked("The CISO can open a standing conference line.",
+                                   "What conference line can the CISO open?")
+    assert names_what_is_asked("14 characters.", "How long must passwords be?")  # not asked
