@@ -34,20 +34,21 @@ def chunk_blocks(blocks: Sequence[Block], offsets_fn: OffsetsFn, size: int,
 def _pack(paras: list[str], offsets: list[list[tuple[int, int]]], size: int, overlap: int,
           page: int | None, section: str | None) -> list[Chunk]:
     out: list[Chunk] = []
-    pieces: list[tuple[str, list[tuple[int, int]]]] = []
+    pieces: list[tuple[str, list[tuple[int, int]], bool]] = []  # text, offsets, continues
     for text, offs in zip(paras, offsets):
         if len(offs) <= size:
-            pieces.append((text, offs))
-        else:
-            pieces.extend(_windows(text, offs, size, overlap))
+            pieces.append((text, offs, False))
+        else:  # a window after the first already overlaps the one before it
+            pieces.extend((t, o, k > 0) for k, (t, o) in
+                          enumerate(_windows(text, offs, size, overlap)))
     current: list[str] = []
     count = 0
-    tail: tuple[str, int] = ("", 0)
-    for text, offs in pieces:
+    last_offsets: list[tuple[int, int]] = []
+    for text, offs, continues in pieces:
         n = len(offs)
         if current and count + n > size:
             out.append(Chunk("\n".join(current), page, section, count))
-            tail = _tail(current[-1], last_offsets, overlap)
+            tail = ("", 0) if continues else _tail(current[-1], last_offsets, overlap)
             current, count = ([tail[0]], tail[1]) if tail[1] and tail[1] + n <= size else ([], 0)
         current.append(text)
         count += n
@@ -59,11 +60,20 @@ def _pack(paras: list[str], offsets: list[list[tuple[int, int]]], size: int, ove
 
 def _windows(text: str, offs: list[tuple[int, int]], size: int,
              overlap: int) -> list[tuple[str, list[tuple[int, int]]]]:
-    """Token windows of `size` with `overlap`, cut at word starts."""
+    """Token windows of at most `size`, cut at sentence ends where the window's second half
+    has one (a quote of a chunk's last sentence is then a whole sentence: "... half pay for
+    a further 26 weeks.", not "... a further 26"), else at word starts. The next window
+    starts at a sentence start within the last 2 x `overlap` tokens when there is one, so
+    its first sentence is whole too; else `overlap` tokens back, at a word start."""
     out = []
     start = 0
     while start < len(offs):
         end = min(start + size, len(offs))
+        if end < len(offs):
+            cut = next((e for e in range(end, start + size // 2, -1)
+                        if _sentence_start(text, offs[e][0])), None)
+            if cut is not None:
+                end = cut
         # Move the cut back to the start of a word so no word is split.
         while end < len(offs) and end > start + 1 and not _word_start(text, offs[end][0]):
             end -= 1
@@ -73,11 +83,23 @@ def _windows(text: str, offs: list[tuple[int, int]], size: int,
         out.append((text[begin_char:end_char], window))
         if end >= len(offs):
             break
-        nxt = max(start + 1, end - overlap)
-        while nxt < end and not _word_start(text, offs[nxt][0]):
-            nxt += 1
+        nxt = next((k for k in range(max(start + 1, end - 2 * overlap), end)
+                    if _sentence_start(text, offs[k][0])), None) if overlap > 0 else None
+        if nxt is None:
+            nxt = max(start + 1, end - overlap)
+            while nxt < end and not _word_start(text, offs[nxt][0]):
+                nxt += 1
         start = nxt if nxt < end else end
     return out
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    """Does a sentence start at `pos`: after a full stop (or ! ?) and a space, on a capital,
+    a digit or an opening quote?"""
+    if pos <= 1 or pos >= len(text) or not text[pos - 1].isspace():
+        return False
+    return (text[:pos].rstrip()[-1:] in ".!?" and
+            (text[pos].isupper() or text[pos].isdigit() or text[pos] in "\"“'("))
 
 
 def _word_start(text: str, pos: int) -> bool:
