@@ -66,6 +66,9 @@ def language(text: str) -> str | None:
     return best if ranked[0] >= 2 and ranked[0] > ranked[1] else None
 
 
+NOT_AN_ANSWER = ("only repeats the question", "does not name what the question asks for")
+
+
 def model_failure(entry: LoggedAnswer) -> str | None:
     """What was wrong with the model's own words when the check replaced them (None: nothing
     measured, or they were fine)."""
@@ -75,10 +78,14 @@ def model_failure(entry: LoggedAnswer) -> str | None:
     if check["model_refused"]:
         return "wrong_reasoning" if entry.path == "quoted" else None
     shown_text = " ".join(p.get("text", "") for p in entry.shown)
-    if units(entry.model_answer) - units(entry.question) - units(shown_text) or \
-            check.get("supported") is False:
+    if units(entry.model_answer) - units(entry.question) - units(shown_text):
         return "wrong_fact"
-    return "wrong_reasoning"  # supported, but resting on a sentence that does not answer
+    if check.get("supported") is False and not any(
+            why in (check.get("unsupported_reason") or "") for why in NOT_AN_ANSWER):
+        return "wrong_fact"
+    # supported, but resting on a sentence that does not answer; or words of the sources that
+    # answer something else (only repeating the question, leaving out the name asked for)
+    return "wrong_reasoning"
 
 
 def prelabel(entry: LoggedAnswer, rules: Rules = Rules()) -> tuple[str | None, str]:

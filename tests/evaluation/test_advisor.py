@@ -143,6 +143,13 @@ def test_each_pre_label_rule_on_a_crafted_answer():
                                 check={"model_refused": False, "supported": False,
                                        "best_score": 0.7}), rules)
     assert label is None and "the model's own answer was wrong fact" in why
+    # words of the sources that answer something else are reasoning, not a fact invented
+    label, why = prelabel(entry(path="quoted", model_answer="The team audits access weekly.",
+                                check={"model_refused": False, "supported": False,
+                                       "unsupported_reason": "the answer does not name what "
+                                                             "the question asks for",
+                                       "best_score": 0.7}), rules)
+    assert label is None and "the model's own answer was wrong reasoning" in why
 
 
 def test_the_mix_counts_user_votes_and_caught_model_failures():
