@@ -168,7 +168,8 @@ class ConversationService:
                     self.answer_log.link_message(getattr(answer, "log_id", None), message_id)
                 status = "done"
                 yield "done", {"message_id": message_id, "answer": answer.answer,
-                               "short_answer": answer.short_answer, "refused": answer.refused, "path": answer.path,
+                               "short_answer": answer.short_answer,
+                               "refused": answer.refused, "path": answer.path,
                                "reason": answer.reason,
                                "citations": [citation_json(c, True) for c in answer.citations],
                                "timings_ms": answer.timings_ms,

@@ -7,8 +7,9 @@ the embedder's query encoder (a paraphrase shares meaning, not words: "regulator
 "supervisory authority"), and the two signals are averaged. A question that asks for a figure
 (how many, how much, how long, when, what percentage) is only answered by a sentence that holds
 one, and a "who" question by one that names someone (a name, a pseudonym, or a role or body:
-"the line manager", "the service desk"). The best sentences choose what the model is shown (`select`), and the
-best one is what the appliance quotes when a generated answer fails the support check.
+"the line manager", "the service desk"). The best sentences choose what the model is shown
+(`select`), and the best one is what the appliance quotes when a generated answer fails the
+support check.
 """
 from __future__ import annotations
 

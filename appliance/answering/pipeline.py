@@ -27,7 +27,7 @@ from .prompts import (REFUSAL, STOP, Passage, best_supported, build_chat, build_
                       cited_numbers, is_refusal)
 from .short_answer import ShortAnswerer, with_lead
 from .support_check import SupportCheck
-from .verification import Verdict, decide, measure
+from .verification import Verdict, decide, measure, quoted
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,6 @@ class Answer:
                               for c in self.citations],
                 "timings_ms": self.timings_ms, "tokens": self.tokens,
                 "path": self.path, "reason": self.reason, "short_answer": self.short_answer}
-
-
-def quoted_sentences(verdict: Verdict) -> list[str]:
-    """The sentences a quote shows, in the order it shows them (verification.quote)."""
-    parts = [e for e in (verdict.best, verdict.runner_up) if e is not None]
-    if len(parts) == 2 and parts[1].passage == parts[0].passage and \
-            parts[1].order < parts[0].order:
-        parts.reverse()
-    return [e.sentence for e in parts]
 
 
 def citation_of(n: int, hit: Hit) -> Citation:
@@ -218,7 +209,8 @@ class ChatService:
                 check_ms += (time.perf_counter() - t_check) * 1000
                 if path == "quoted" and self.short:  # led by the words of it that answer
                     t_lead = time.perf_counter()
-                    lead = self.short.lead(gen, query, quoted_sentences(verdict))
+                    lead = self.short.lead(gen, query, [e.sentence for e in quoted(
+                        verdict.best, verdict.runner_up)])
                     checked = with_lead(lead, checked)
                     lead_ms = (time.perf_counter() - t_lead) * 1000
                 pieces = [checked]

@@ -25,18 +25,15 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from .evidence import asks_for_figure
+from .evidence import PSEUDONYM, asks_for_figure, asks_for_person
 from .support_check import STOP, content_words, units
+from .verification import asks_for_name, holds_a_name
 
 MAX_WORDS = 6     # longest lead, in words
 MAX_STARTS = 48   # word positions considered (a sentence pair rarely has more)
 FOLLOWED = 5      # likeliest first words whose spans are scored to the end
 MIN_SHARE = 0.5   # the least probability share of a lead (tuned on SQuAD dev)
 EDGE = "\"'()[]{}“”‘’,;:.!?"
-PSEUDONYM = re.compile(r"^[A-Z]+_\d+$")
-ASKS_PERSON = re.compile(r"\b(who|whom|whose)\b|\b(which|what) (person|people|man|woman)\b|"
-                         r"\bname of\b", re.I)
-CAPITALISED = re.compile(r"(?<![\w'’])(?:[A-Z][\w'’-]*|[A-Z]+_\d+)")
 FRAME = (
     "Context: The library opens at 9 am and closes at 8 pm on weekdays.\n"
     "Question: When does the library close on weekdays?\nAnswer: 8 pm\n\n"
@@ -61,20 +58,25 @@ def _words(sentence: str) -> list[tuple[str, str]]:
     return out
 
 
+def wants_a_name(question: str) -> bool:
+    """Who, or which team / system / ...: the lead must hold a name."""
+    return asks_for_person(question) or asks_for_name(question)
+
+
 def _eligible(text: str, question: str, figure: bool, person: bool) -> bool:
     """Could this span answer the question? It says something the question does not, ends
     on a word that carries meaning and is not a pseudonym alone; it holds a figure when one
     is asked for, a name when a person is; a bare figure answers only a question asking
     for one."""
     tokens = re.findall(r"\w+", text.lower())
-    if not tokens or tokens[-1] in STOP or PSEUDONYM.match(text):
+    if not tokens or tokens[-1] in STOP or PSEUDONYM.fullmatch(text):
         return False
     words = content_words(text) - content_words(question)
     if figure and not units(text):
         return False
     if not figure and not words:
         return False  # "1403" for "who was invited?"
-    if person and not CAPITALISED.search(text):
+    if person and not holds_a_name(text, question):
         return False
     return bool(units(text) - units(question) or words)
 
@@ -94,18 +96,19 @@ class ShortAnswerer:
         if scorer is None:
             return None
         words = _words(text)[:MAX_STARTS + MAX_WORDS]
-        figure, person = asks_for_figure(question), bool(ASKS_PERSON.search(question))
+        figure, person = asks_for_figure(question), wants_a_name(question)
         with scorer.lock:
             prefix = [scorer.bos()] + scorer.tokenize(FRAME)
             scorer.keep(prefix)
             context = prefix + scorer.tokenize(f"Context: {text}\nQuestion: {question}\n"
                                                f"Answer:")
             end = scorer.tokenize("\n")[-1]
-            starts = []  # (first word, tokens up to its last candidate, [(end, span)])
+            pieces = [scorer.tokenize(" " + core) for _, core in words]  # once per word
+            starts = []  # (tokens up to its last candidate, [(end, span)]) per first word
             for i in range(min(len(words), MAX_STARTS)):
                 tokens, ends = [], []
                 for n, (word, core) in enumerate(words[i:i + MAX_WORDS], start=1):
-                    tokens += scorer.tokenize(" " + core)
+                    tokens += pieces[i + n - 1]
                     span = " ".join(c for _, c in words[i:i + n]).strip(EDGE)
                     if _eligible(span, question, figure, person):
                         ends.append((len(tokens), span))

@@ -63,12 +63,19 @@ class Verdict:
 def names_what_is_asked(answer: str, question: str) -> bool:
     """A question asking for a named thing ("which team?") is answered only by an answer
     holding a name, a pseudonym or a code the question does not."""
-    if not ASKS_NAME.search(question):
-        return True
+    return not asks_for_name(question) or holds_a_name(answer, question)
+
+
+def asks_for_name(question: str) -> bool:
+    return bool(ASKS_NAME.search(question))
+
+
+def holds_a_name(text: str, question: str) -> bool:
+    """Does the text hold a name, a pseudonym or a code the question does not?"""
     asked = {w.lower() for w in re.findall(r"\w+", question)}
-    return bool(PSEUDONYM.search(answer)
-                or {u for u in units(answer) - units(question) if u.startswith("code:")}
-                or {w for w in _capitalised(answer) if w.lower() not in asked})
+    return bool(PSEUDONYM.search(text)
+                or {u for u in units(text) - units(question) if u.startswith("code:")}
+                or {w for w in _capitalised(text) if w.lower() not in asked})
 
 
 def _capitalised(text: str) -> list[str]:
@@ -89,14 +96,20 @@ def says_something(answer: str, question: str) -> bool:
                 or content_words(answer) - content_words(question))
 
 
-def quote(evidence: Evidence, runner_up: Evidence | None = None) -> str:
-    """The best source sentence verbatim, in quotation marks, with its citation; and the
-    runner-up after it, when there is one (in the passage's own order when both come from
-    the same passage)."""
+def quoted(evidence: Evidence, runner_up: Evidence | None = None) -> list[Evidence]:
+    """The sentences a quote shows, in the order it shows them: the best, and the runner-up
+    after it when there is one (in the passage's own order when both come from the same
+    passage)."""
     parts = [evidence] + ([runner_up] if runner_up else [])
     if runner_up and runner_up.passage == evidence.passage and runner_up.order < evidence.order:
         parts.reverse()
-    return " ".join(f"\u201c{e.sentence}\u201d [{e.passage}]" for e in parts)
+    return parts
+
+
+def quote(evidence: Evidence, runner_up: Evidence | None = None) -> str:
+    """The quoted sentences verbatim, in quotation marks, each with its citation."""
+    return " ".join(f"\u201c{e.sentence}\u201d [{e.passage}]"
+                    for e in quoted(evidence, runner_up))
 
 
 def measure(question: str, text: str, passages: Sequence[Passage], support: SupportCheck,

@@ -104,8 +104,7 @@ class LlamaGenerator:
             if self._scorer is None:
                 from .loglik import LoglikScorer
 
-                self._scorer = LoglikScorer("", llm=self.llm, n_ctx=1024, n_batch=512,
-                                            n_seq=32)
+                self._scorer = LoglikScorer("", llm=self.llm, n_ctx=1024, n_batch=512)
             return self._scorer
 
     def tokenize(self, text: str) -> list[int]:

@@ -123,26 +123,10 @@ class LoglikScorer:
               ) -> list[tuple[float, bool]]:
         """(sum of log-probabilities, greedy) of each continuation after `context`, which must
         start with the kept prefix (call keep() first; [BOS] at least)."""
-        context, conts = list(context), [list(c) for c in continuations]
-        kept = len(self._kept)
-        if not kept or context[:kept] != self._kept:
-            raise ModelError("the context does not start with the kept prefix")
-        if not 0 < len(conts) <= self.n_seq:
-            raise ModelError(f"score 1 to {self.n_seq} continuations at a time")
-        longest = len(context) + max(len(c) for c in conts)
-        if longest > self.n_ctx:
-            raise ModelError(f"context and continuation ({longest} tokens) exceed the scoring "
-                             f"context ({self.n_ctx})")
-        for seq in range(self.n_seq):
-            self._ctx.kv_cache_seq_rm(seq, kept, -1)
-        seqs = tuple(range(len(conts)))
-        own = context[kept:]
-        entries = [(t, kept + i, seqs, i == len(own) - 1) for i, t in enumerate(own)]
-        for seq, cont in enumerate(conts):  # its last token is never needed as input
-            entries += [(t, len(context) + i, (seq,), True) for i, t in enumerate(cont[:-1])]
-        rows = self._run(entries)
-        first, at = (rows[0], 1) if own else (self._kept_last, 0)
-        results = []
+        conts = [list(c) for c in continuations]
+        # a continuation's last token is never needed as input
+        first, rows = self._branches(context, conts, [c[:-1] for c in conts], "continuations")
+        results, at = [], 0
         for cont in conts:
             if not cont:
                 results.append((0.0, True))
@@ -166,24 +150,11 @@ class LoglikScorer:
         log-probability of each of its prefixes followed by the token `end`: entry k is
         log P(seq[:k+1] + [end] | context). One decode scores every prefix of every sequence
         (a span and all its shorter spans from the same start)."""
-        context, seqs = list(context), [list(q) for q in sequences]
-        kept = len(self._kept)
-        if not kept or context[:kept] != self._kept:
-            raise ModelError("the context does not start with the kept prefix")
-        if not 0 < len(seqs) <= self.n_seq or not all(seqs):
-            raise ModelError(f"score 1 to {self.n_seq} non-empty sequences at a time")
-        if len(context) + max(map(len, seqs)) > self.n_ctx:
-            raise ModelError("context and sequences exceed the scoring context")
-        for seq in range(self.n_seq):
-            self._ctx.kv_cache_seq_rm(seq, kept, -1)
-        own = context[kept:]
-        every = tuple(range(len(seqs)))
-        entries = [(t, kept + i, every, i == len(own) - 1) for i, t in enumerate(own)]
-        for n, q in enumerate(seqs):
-            entries += [(t, len(context) + i, (n,), True) for i, t in enumerate(q)]
-        rows = self._run(entries)
-        first, at = (rows[0], 1) if own else (self._kept_last, 0)
-        out = []
+        seqs = [list(q) for q in sequences]
+        if not all(seqs):
+            raise ModelError("sequences must not be empty")
+        first, rows = self._branches(context, seqs, seqs, "sequences")
+        out, at = [], 0
         for q in seqs:
             block = np.vstack([first[None, :], rows[at:at + len(q)]])
             at += len(q)
@@ -193,6 +164,31 @@ class LoglikScorer:
             ends = block[1:, end] - logz[1:]                   # the end after each token
             out.append(list(np.cumsum(steps) + ends))
         return out
+
+    def _branches(self, context: Sequence[int], branches: list[list[int]],
+                  inputs: list[list[int]], what: str) -> tuple[np.ndarray, np.ndarray]:
+        """Decode the context's own tokens (past the kept prefix, seen by every branch) and
+        each branch's `inputs` as a sequence of its own, side by side. Returns the logits
+        after the context and those after each input token, in order."""
+        context = list(context)
+        kept = len(self._kept)
+        if not kept or context[:kept] != self._kept:
+            raise ModelError("the context does not start with the kept prefix")
+        if not 0 < len(branches) <= self.n_seq:
+            raise ModelError(f"score 1 to {self.n_seq} {what} at a time")
+        longest = len(context) + max(len(b) for b in branches)
+        if longest > self.n_ctx:
+            raise ModelError(f"context and {what} ({longest} tokens) exceed the scoring "
+                             f"context ({self.n_ctx})")
+        for seq in range(self.n_seq):
+            self._ctx.kv_cache_seq_rm(seq, kept, -1)
+        own = context[kept:]
+        every = tuple(range(len(branches)))
+        entries = [(t, kept + i, every, i == len(own) - 1) for i, t in enumerate(own)]
+        for n, tokens in enumerate(inputs):
+            entries += [(t, len(context) + i, (n,), True) for i, t in enumerate(tokens)]
+        rows = self._run(entries)
+        return (rows[0], rows[1:]) if own else (self._kept_last, rows)
 
     def close(self) -> None:
         self._batch.close()

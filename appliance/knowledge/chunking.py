@@ -98,8 +98,12 @@ def _sentence_start(text: str, pos: int) -> bool:
     a digit or an opening quote?"""
     if pos <= 1 or pos >= len(text) or not text[pos - 1].isspace():
         return False
-    return (text[:pos].rstrip()[-1:] in ".!?" and
-            (text[pos].isupper() or text[pos].isdigit() or text[pos] in "\"“'("))
+    if not (text[pos].isupper() or text[pos].isdigit() or text[pos] in "\"“'("):
+        return False
+    back = pos - 1
+    while back > 0 and text[back].isspace():  # no slicing: this runs per token of a window
+        back -= 1
+    return text[back] in ".!?"
 
 
 def _word_start(text: str, pos: int) -> bool:

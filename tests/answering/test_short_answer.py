@@ -27,10 +27,9 @@ REMASTER = ("A high-definition remaster of the game, The Legend of Zelda: Twilig
 ])
 def test_which_spans_may_lead(span, question, ok):
     from appliance.answering.evidence import asks_for_figure
-    from appliance.answering.short_answer import ASKS_PERSON
+    from appliance.answering.short_answer import wants_a_name
 
-    assert _eligible(span, question, asks_for_figure(question),
-                     bool(ASKS_PERSON.search(question))) is ok
+    assert _eligible(span, question, asks_for_figure(question), wants_a_name(question)) is ok
 
 
 def test_with_lead_puts_the_short_answer_before_the_quote():
