@@ -53,6 +53,7 @@ class Settings:
     answer_min_evidence: float = 0.35
     answer_quote_refusals: float = 0.4
     answer_leads: bool = False
+    answer_figure_leads: bool = True
     answer_link_hosts: str = ""
     temperature: float = 0.0
     chunk_size: int = 160

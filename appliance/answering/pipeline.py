@@ -25,7 +25,8 @@ from .injection import addresses_the_system, without_markers
 from .links import clean_links
 from .prompts import (REFUSAL, STOP, Passage, best_supported, build_chat, build_prompt,
                       cited_numbers, is_refusal)
-from .short_answer import ShortAnswerer, with_lead
+from .figure_lead import figure_lead
+from .short_answer import Lead, ShortAnswerer, with_lead
 from .support_check import SupportCheck
 from .verification import Verdict, decide, measure, quoted
 
@@ -60,8 +61,8 @@ class Answer:
     shown_texts: list[str] = field(default_factory=list)  # the passages as the prompt showed them
     log_id: int | None = None  # its row in the answer log
     context_tokens: int = 0  # tokens of the passages in the prompt
-    short_answer: str = ""  # a quote's lead: the few words of it that answer the question
-    short_share: float | None = None  # the model's probability for the lead among the spans
+    short_answer: str = ""  # the few words that answer: a figure asked for, or a quote's lead
+    short_share: float | None = None  # a model-picked lead's probability among the spans
 
     def to_json(self) -> dict:
         return {"answer": self.answer,
@@ -207,12 +208,11 @@ class ChatService:
                 checked, path, reason = decide(verdict, self.settings.answer_min_evidence,
                                                self.settings.answer_quote_refusals)
                 check_ms += (time.perf_counter() - t_check) * 1000
-                if path == "quoted" and self.short:  # led by the words of it that answer
-                    t_lead = time.perf_counter()
-                    lead = self.short.lead(gen, query, [e.sentence for e in quoted(
-                        verdict.best, verdict.runner_up)])
+                t_lead = time.perf_counter()
+                lead = self._lead(gen, query, verdict, checked, path)
+                if path == "quoted":  # led by the words of it that answer
                     checked = with_lead(lead, checked)
-                    lead_ms = (time.perf_counter() - t_lead) * 1000
+                lead_ms = (time.perf_counter() - t_lead) * 1000
                 pieces = [checked]
             if threshold is not None:
                 yield "".join(pieces).strip()
@@ -230,7 +230,7 @@ class ChatService:
         answer.timings_ms["check"] = round(check_ms, 1)
         answer.timings_ms["lead"] = round(lead_ms, 1)
         answer.short_answer = lead.text if lead and not answer.refused else ""
-        answer.short_share = round(lead.share, 4) if lead else None
+        answer.short_share = round(lead.share, 4) if lead and lead.share is not None else None
         answer.verdict = verdict
         answer.path, answer.reason = ("refused" if answer.refused else path), reason
         answer.retrieved = retrieved
@@ -240,6 +240,22 @@ class ChatService:
         self._audit(question, answer, actor, collections)
         self._log(question, answer, actor, collections, channel)
         yield answer
+
+    def _lead(self, gen: Any, query: str, verdict: Verdict, text: str,
+              path: str) -> Lead | None:
+        """The few words that answer: the figure a how-many / when question asks for, read
+        from the checked answer or the quoted sentence (`answer_figure_leads`); for a quote
+        without one, the model's pick of its words (`answer_leads`)."""
+        if path == "refused":
+            return None
+        source = ([e.sentence for e in quoted(verdict.best, verdict.runner_up)]
+                  if path == "quoted" else [text])
+        figure = figure_lead(query, source) if self.settings.answer_figure_leads else ""
+        if figure:
+            return Lead(figure, None)
+        if path == "quoted" and self.short:
+            return self.short.lead(gen, query, source)
+        return None
 
     def _constraint(self, passages: list[Passage]) -> CopyConstraint | None:
         """Copy-constrained decoding over the shown passages, when the settings ask for it and

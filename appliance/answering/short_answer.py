@@ -46,7 +46,8 @@ FRAME = (
 @dataclass(frozen=True)
 class Lead:
     text: str       # verbatim words of the source sentence
-    share: float    # the model's probability for it, among the candidate spans
+    share: float | None  # the model's probability for it among the candidate spans (None:
+    # not the model's pick, a figure the question's form asks for: figure_lead.py)
 
 
 def _words(sentence: str) -> list[tuple[str, str]]:

@@ -56,8 +56,9 @@ def test_a_misread_figure_is_replaced_by_a_quote_of_the_source(samples_app):
     assert "27 days" in answer.answer and "12.5" not in answer.answer
     assert answer.citations[0].doc_name == "hr-leave-policy.pdf"
     if answer.path == "quoted":
-        assert answer.answer.startswith("\u201c") and answer.reason
-        assert answer.answer[1:answer.answer.index("\u201d")] in answer.citations[0].text
+        quote = answer.answer.removeprefix(f"{answer.short_answer} \u2014 ")  # "27 — “...”"
+        assert quote.startswith("\u201c") and answer.reason
+        assert quote[1:quote.index("\u201d")] in answer.citations[0].text
     assert answer.to_json()["path"] == answer.path
 
 

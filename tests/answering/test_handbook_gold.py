@@ -61,5 +61,6 @@ def test_no_answer_shows_a_figure_its_source_does_not_hold(answers):
 def test_quotes_are_verbatim_extracts_of_the_cited_passage(answers):
     for answer in answers.values():
         if answer.path == "quoted":
-            quote = answer.answer[1:answer.answer.index("\u201d")]
-            assert quote in answer.citations[0].text, answer.answer
+            quote = answer.answer.removeprefix(f"{answer.short_answer} \u2014 ")  # a figure lead
+            assert quote.startswith("\u201c"), answer.answer
+            assert quote[1:quote.index("\u201d")] in answer.citations[0].text, answer.answer

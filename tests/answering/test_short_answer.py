@@ -96,18 +96,22 @@ def test_prefix_scores_match_whole_continuations_however_the_prefix_was_cached(g
 
 
 @pytest.mark.slow
-def test_answers_are_led_only_when_the_setting_asks(samples_app):
-    """Default: a quote stands alone. With `answer_leads`, a quoted answer starts with words
-    of its own quote and reports them as `short_answer`; generated and refused answers have
-    none."""
+def test_a_figure_question_gets_its_figure_and_the_model_leads_only_when_asked(samples_app):
+    """Default: "how many days?" gets the figure its answer gives as `short_answer` (a quote is
+    led by it); a who-question's quote stands alone. With `answer_leads`, a quote without a
+    figure lead is led by words of its own quote; refusals have none."""
     question = "How many days of annual leave do full-time staff get?"
-    plain = samples_app.chat.ask(question)
-    assert plain.short_answer == "" and "\u2014" not in plain.answer.split("\u201c")[0]
+    figure = samples_app.chat.ask(question)
+    assert figure.short_answer == "27" == figure.to_json()["short_answer"], figure.answer
+    if figure.path == "quoted":
+        assert figure.answer.startswith("27 \u2014 \u201c"), figure.answer
+    who = samples_app.chat.ask("Who approves annual leave requests?")
+    assert who.short_answer == "" and "\u2014" not in who.answer.split("\u201c")[0]
     chat = samples_app.chat
     led = ChatService(dataclasses.replace(chat.settings, answer_leads=True), chat.retriever,
                       chat.generator, redactor=chat.redactor, check=chat.check,
                       redactor_for=chat.redactor_for)
-    answers = [led.ask(q) for q in (question, "Who approves annual leave requests?",
+    answers = [led.ask(q) for q in ("Who approves annual leave requests?",
                                     "What is the capital of Australia?")]
     for answer in answers:
         body = answer.to_json()
@@ -115,7 +119,6 @@ def test_answers_are_led_only_when_the_setting_asks(samples_app):
             head, quote = answer.answer.split(" \u2014 ", 1)
             assert head == answer.short_answer == body["short_answer"]
             assert answer.short_answer in quote
-        else:
+        elif answer.path != "generated":
             assert answer.short_answer == "" and body["short_answer"] == ""
-    assert answers[2].path == "refused" and answers[2].short_answer == ""
-    assert any(a.short_answer for a in answers), [a.answer for a in answers]
+    assert answers[1].path == "refused" and answers[1].short_answer == ""

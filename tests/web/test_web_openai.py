@@ -71,7 +71,7 @@ def test_a_misread_figure_reaches_the_api_as_a_quote_never_as_written(api):
     assert "27 days" in content and "12.5" not in content
     assert ext["path"] in ("generated", "quoted") and ext["answer"] == content
     if ext["path"] == "quoted":
-        assert ext["reason"] and content.startswith("\u201c")
+        assert ext["reason"] and content.startswith(f"{ext['short_answer']} \u2014 \u201c")
 
 
 def test_streaming_chat_completion(api):
