@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .support_check import MARKERS, _MONTH, _stem
+from .support_check import MARKERS, MEASURES, _MONTH, _stem, content_words
 
 _COUNT_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
@@ -41,9 +41,10 @@ DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH})\.?,
                   rf"(?:{_MONTH})\.?\s+\d{{4}}|(?:1\d|20)\d\d(?:s|[–-]\d{{2,4}})?|"
                   rf"\d{{1,2}}(?:st|nd|rd|th)\s+century)\b", re.I)
 YEAR = re.compile(r"(?:1\d|20)\d\d")
-MEASURE = re.compile(r"\s+((?:\w+\s+)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|"
-                     r"miles?|km|kilomet(?:re|er)s?|met(?:re|er)s?|feet|ft|inches|acres|"
-                     r"square \w+|tons?|tonnes?|people|times))\b", re.I)
+_UNITS = "|".join(sorted({*MEASURES, "foot", "feet", "ft", "inch", "inche", "acre", "ton",
+                           "tonne", "centimetre", "millimetre", "gallon", "pound"},
+                          key=len, reverse=True))
+MEASURE = re.compile(rf"\s+((?:\w+\s+)?(?:square\s+)?(?:{_UNITS})(?:e?s)?)\b", re.I)
 SCALED = re.compile(r"[$£€]|US\$|GBP|USD|EUR|illion|thousand|%|per ?cent", re.I)
 PERCENT = re.compile(r"%|percent|per cent", re.I)
 ASKS_PERCENT = re.compile(r"\b(?:what|which) (?:percentage|percent|proportion|share)\b", re.I)
@@ -102,11 +103,22 @@ def _candidates(kind: str, text: str, question: str) -> list[tuple[int, int, str
 
 def figure_lead(question: str, sentences: Sequence[str]) -> str:
     """The figure of the sentences that answers the question, verbatim; "" when the question
-    asks for none, or the sentences hold none of the kind asked."""
+    asks for none, or the sentences hold none of the kind asked, or more than one."""
     kind, noun = asked_kind(question)
     if kind is None:
         return ""
-    text = MARKERS.sub("", " ".join(sentences)).replace("\u201c", "").replace("\u201d", "")
+    leads = {_lead(kind, noun, question, _plain(s)) for s in sentences} - {""}
+    if len({lead.lower() for lead in leads}) != 1:
+        return ""  # none; or sentences with different figures: no guess between them
+    return leads.pop()
+
+
+def _plain(sentence: str) -> str:
+    return MARKERS.sub("", sentence).replace("\u201c", "").replace("\u201d", "")
+
+
+def _lead(kind: str, noun: str, question: str, text: str) -> str:
+    """One sentence's figure of the kind asked (its noun ties it when it has several)."""
     found = _candidates(kind, text, question)
     if kind == "count" and noun in MEASURED:  # a length, an age, an amount: with its measure
         found = [c for c in found if MEASURE.match(text[c[1]:]) or SCALED.search(c[2])]
@@ -114,13 +126,11 @@ def figure_lead(question: str, sentences: Sequence[str]) -> str:
         stem = re.escape(_stem(noun)[:max(3, len(_stem(noun)) - 1)])
         tied = [c for c in found if re.match(rf"\s*(?:\w+\s+){{0,2}}?{stem}", text[c[1]:], re.I)]
         found = tied or found
-    if not found:
-        return ""
-    if len({v.lower() for *_, v in found}) > 1:
+    if len({v.lower() for *_, v in found}) != 1:
         return ""  # which of several? Put first, a wrong one would read as the answer
     start, end, value = found[0]
-    if kind == "count" and noun in MEASURED:
-        measure = MEASURE.match(text[end:])
-        if measure:
-            value += measure.group(0)
+    measure = MEASURE.match(text[end:])
+    if measure and (noun in MEASURED or not content_words(measure.group(1))
+                    & content_words(question)):
+        value += measure.group(0)  # "three years"; "37.5 hours" asked in days; not "27 days"
     return value.strip()

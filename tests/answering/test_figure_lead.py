@@ -32,6 +32,25 @@ def test_the_figure_asked_for_leads(question, sentence, lead):
     assert figure_lead(question, [sentence]) == lead
 
 
+def test_a_measure_the_question_does_not_name_comes_with_the_figure():
+    assert figure_lead("How long must a password be?",
+                       ["The password must be at least 14 characters long."]) == \
+        "at least 14 characters"
+    carried = ("Up to 37.5 hours of unused annual leave may be carried over into the next "
+               "leave year.")  # asked in days, given in hours: the hours are the answer
+    assert figure_lead("How many days can be carried over?", [carried]) == "Up to 37.5 hours"
+
+
+def test_two_quoted_sentences_with_different_figures_give_no_lead():
+    """The handbook's carry-over quote ("37.5 hours") with the runner-up about the year's
+    leave ("27 days"): the counted noun "days" must not pick the runner-up's figure."""
+    sentences = ["Up to 37.5 hours of unused annual leave may be carried over into the next "
+                 "leave year with the written agreement of the line manager.",
+                 "Full-time staff receive 27 days of annual leave each year."]
+    assert figure_lead("How many days can be carried over to next year?", sentences) == ""
+    assert figure_lead("How many days of leave do staff get?", sentences[1:]) == "27"
+
+
 def test_the_number_of_the_counted_thing_wins_over_other_numbers():
     sentence = "The four campuses of the university hold 29 halls of residence."
     assert figure_lead("How many halls of residence are there?", [sentence]) == "29"
