@@ -12,13 +12,15 @@ say which one.
 - "how long / far / old / high / much ...": a number with its measure ("three years", "105
   inches"), an amount ("$245 million") or a scaled figure ("11 million");
 - "what percentage ...": a percentage;
-- "when / what year / in which decade ...": a date, month and year, year, decade or century; a
-  range of years ("1735–1796", a reign or a life) answers no "when";
+- "when / what year / in which decade ...": a date, month and year, year, decade or century,
+  or a deadline ("within 72 hours"); a range of years ("1735–1796", a reign or a life)
+  answers no "when";
 - "When X became president, what was ...": the later clause is the question.
 
-With several candidates and nothing to tell them apart, there is no lead: put first, a guess
-between two figures would read as the answer. Tuned on 300 SQuAD questions disjoint from the benchmark's dev and test samples: 32 of 36
-leads right (docs/performance.md).
+With several candidates in a sentence and nothing to tell them apart, or quoted sentences giving
+different figures, there is no lead: put first, a guess between two figures would read as the
+answer. Written on 300 SQuAD questions disjoint from the benchmark's dev and test samples: 30
+of 34 leads right (docs/performance.md).
 """
 from __future__ import annotations
 
@@ -45,6 +47,9 @@ _UNITS = "|".join(sorted({*MEASURES, "foot", "feet", "ft", "inch", "inche", "acr
                            "tonne", "centimetre", "millimetre", "gallon", "pound"},
                           key=len, reverse=True))
 MEASURE = re.compile(rf"\s+((?:\w+\s+)?(?:square\s+)?(?:{_UNITS})(?:e?s)?)\b", re.I)
+DEADLINE = re.compile(r"\bwithin\s+(?:\d+|one|two|three|four|five|six|seven|ten|twelve|"
+                      r"fourteen|thirty)\s+(?:working\s+|calendar\s+|business\s+)?"
+                      r"(?:hours?|days?|weeks?|months?|years?)\b", re.I)
 SCALED = re.compile(r"[$£€]|US\$|GBP|USD|EUR|illion|thousand|%|per ?cent", re.I)
 PERCENT = re.compile(r"%|percent|per cent", re.I)
 ASKS_PERCENT = re.compile(r"\b(?:what|which) (?:percentage|percent|proportion|share)\b", re.I)
@@ -88,6 +93,7 @@ def _candidates(kind: str, text: str, question: str) -> list[tuple[int, int, str
     if kind == "date":
         found = [(m.start(), m.end(), m.group(0)) for m in DATE.finditer(text)
                  if not re.search(r"\d[–-]\d", m.group(0))]  # a span of years is no date
+        found += [(m.start(), m.end(), m.group(0)) for m in DEADLINE.finditer(text)]
     else:
         for m in NUMBER.finditer(text):
             value = m.group(0).strip()
@@ -108,8 +114,8 @@ def figure_lead(question: str, sentences: Sequence[str]) -> str:
     if kind is None:
         return ""
     leads = {_lead(kind, noun, question, _plain(s)) for s in sentences} - {""}
-    if len({lead.lower() for lead in leads}) != 1:
-        return ""  # none; or sentences with different figures: no guess between them
+    if None in leads or len({lead.lower() for lead in leads}) != 1:
+        return ""  # none; a sentence with several; sentences with different figures
     return leads.pop()
 
 
@@ -117,8 +123,9 @@ def _plain(sentence: str) -> str:
     return MARKERS.sub("", sentence).replace("\u201c", "").replace("\u201d", "")
 
 
-def _lead(kind: str, noun: str, question: str, text: str) -> str:
-    """One sentence's figure of the kind asked (its noun ties it when it has several)."""
+def _lead(kind: str, noun: str, question: str, text: str) -> str | None:
+    """One sentence's figure of the kind asked (its noun ties it when it has several): ""
+    when it holds none, None when it holds several and nothing tells which."""
     found = _candidates(kind, text, question)
     if kind == "count" and noun in MEASURED:  # a length, an age, an amount: with its measure
         found = [c for c in found if MEASURE.match(text[c[1]:]) or SCALED.search(c[2])]
@@ -126,8 +133,10 @@ def _lead(kind: str, noun: str, question: str, text: str) -> str:
         stem = re.escape(_stem(noun)[:max(3, len(_stem(noun)) - 1)])
         tied = [c for c in found if re.match(rf"\s*(?:\w+\s+){{0,2}}?{stem}", text[c[1]:], re.I)]
         found = tied or found
-    if len({v.lower() for *_, v in found}) != 1:
-        return ""  # which of several? Put first, a wrong one would read as the answer
+    if not found:
+        return ""
+    if len({v.lower() for *_, v in found}) > 1:
+        return None  # which of several? Put first, a wrong one would read as the answer
     start, end, value = found[0]
     measure = MEASURE.match(text[end:])
     if measure and (noun in MEASURED or not content_words(measure.group(1))

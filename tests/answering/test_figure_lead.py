@@ -51,6 +51,23 @@ def test_two_quoted_sentences_with_different_figures_give_no_lead():
     assert figure_lead("How many days of leave do staff get?", sentences[1:]) == "27"
 
 
+def test_a_quoted_sentence_with_several_figures_blocks_the_lead():
+    """Sick pay: "up to 13 weeks" full pay then "a further 26 weeks" half pay; the runner-up,
+    about maternity leave, has one figure ("16 weeks"). Leading with 16 would be a wrong
+    figure put first beside the right one."""
+    sentences = ["Employees with more than one year of service receive full pay for up to 13 "
+                 "weeks of sickness absence, followed by half pay for up to a further 26 weeks.",
+                 "Employees with at least one year of service receive the first 16 weeks of "
+                 "that leave on full pay."]
+    assert figure_lead("How many weeks of full pay do staff get when off sick?", sentences) == ""
+
+
+def test_a_deadline_answers_when():
+    assert figure_lead("When must a data breach be reported?",
+                       ["A breach must be reported to the regulator within 72 hours."]) == \
+        "within 72 hours"
+
+
 def test_the_number_of_the_counted_thing_wins_over_other_numbers():
     sentence = "The four campuses of the university hold 29 halls of residence."
     assert figure_lead("How many halls of residence are there?", [sentence]) == "29"
