@@ -6,8 +6,9 @@ preference for the passages retrieval ranked first. The few best are then scored
 the embedder's query encoder (a paraphrase shares meaning, not words: "regulator" and
 "supervisory authority"), and the two signals are averaged. A question that asks for a figure
 (how many, how much, how long, when, what percentage) is only answered by a sentence that holds
-one, and a "who" question by one that names someone (a name, a pseudonym, or a role or body:
-"the line manager", "the service desk"). The best sentences choose what the model is shown
+one (for "how often", one that says how often in words will do: "every year", "not on a fixed
+schedule"), and a "who" question by one that names someone (a name, a pseudonym, or a role or
+body: "the line manager", "the service desk"). The best sentences choose what the model is shown
 (`select`), and the best one is what the appliance quotes when a generated answer fails the
 support check.
 """
@@ -26,6 +27,13 @@ ASKS_FIGURE = re.compile(r"\b(how (many|much|long|often|old|far|soon|quickly)|wh
                          r"(what|which) (year|date|time|day|percentage|proportion|amount|fee|"
                          r"cost|price|salary|rate|number|extension|size|limit)|"
                          r"(minimum|maximum|least|most) (length|number|size|age|amount))\b", re.I)
+# "How often?" is answered by a number of times, or by a word for a frequency or its absence
+# ("every year", "annually", "do not expire on a fixed schedule").
+ASKS_FREQUENCY = re.compile(r"\bhow often\b", re.I)
+FREQUENCY_WORDS = re.compile(r"\b(?:hourly|daily|weekly|fortnightly|monthly|quarterly|annually|"
+                             r"yearly|every|each (?:day|week|month|quarter|year)|per (?:day|"
+                             r"week|month|quarter|year)|a (?:day|week|month|year)|schedule|"
+                             r"never|regularly|periodically|continuously)\b", re.I)
 # "who ..." asks for someone: a person, a role or a body. A sentence naming none cannot answer.
 ASKS_PERSON = re.compile(r"^\W*(?:(?:and|but|so|with|to|by|for|from|of) )?(who|whom|whose)\b|"
                          r"\b(which|what) (person|people|man|woman|role)\b", re.I)
@@ -49,6 +57,13 @@ class Evidence:
 
 def asks_for_figure(question: str) -> bool:
     return bool(ASKS_FIGURE.search(question))
+
+
+def holds_a_figure(question: str, sentence: str) -> bool:
+    """Could the sentence give the figure the question asks for? It holds one, or, for "how
+    often", says how often in words."""
+    return bool(units(sentence)) or bool(ASKS_FREQUENCY.search(question)
+                                         and FREQUENCY_WORDS.search(sentence))
 
 
 def asks_for_person(question: str) -> bool:
@@ -83,7 +98,7 @@ def rank(question: str, passages: Sequence[str], focus: str = "") -> list[Eviden
     for i, k, sentence, words in candidates:
         score = sum(weight[w] for w in wanted & words) / total
         score *= (1 - RANK_DECAY) ** (i - 1)
-        if figure and not units(sentence):
+        if figure and not holds_a_figure(question, sentence):
             score *= 0.25  # the question wants a figure this sentence does not hold
         elif person and not names_someone(sentence):
             score *= 0.25  # the question asks who; this sentence names no one

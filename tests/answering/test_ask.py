@@ -68,6 +68,14 @@ def test_a_refusal_the_top_passage_contradicts_becomes_a_quote(samples_app):
     assert answer.citations[0].doc_name == "hr-leave-policy.pdf"
 
 
+def test_how_often_is_answered_when_the_handbook_says_in_words(samples_app):
+    """"Passwords do not expire on a fixed schedule" holds no figure, and was refused as if the
+    handbook did not say."""
+    answer = samples_app.chat.ask("How often must passwords be changed?")
+    assert not answer.refused and "fixed schedule" in answer.answer, answer.answer
+    assert answer.citations[0].doc_name == "it-security-policy.md"
+
+
 @pytest.mark.parametrize("question", ["What is the parking fee for visitors?",
                                       "What is the capital of Australia?"])
 def test_what_the_handbook_does_not_say_is_refused_not_invented(samples_app, question):

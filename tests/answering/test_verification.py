@@ -87,6 +87,21 @@ def test_a_who_question_is_answered_only_by_a_sentence_naming_someone():
     assert who == pytest.approx(0.25 * why)  # the same words matched; the who-question's sentence discounted
 
 
+def test_how_often_is_answered_by_a_frequency_in_words_too():
+    """"How often must passwords be changed?" The handbook: "Passwords do not expire on a fixed
+    schedule." No figure, but it answers; a sentence saying nothing of how often still does
+    not."""
+    from appliance.answering.evidence import rank
+
+    passages = ["Passwords must be changed by their owner. "
+                "Passwords do not expire on a fixed schedule."]
+    # the first sentence holds more of the question's words, but says nothing of how often
+    assert rank("How often must passwords be changed?", passages)[0].sentence == \
+        "Passwords do not expire on a fixed schedule."
+    assert rank("How often is the policy reviewed?", ["The policy is reviewed every year by "
+                                                       "the board."])[0].score > 0.5
+
+
 def test_an_answer_leaving_out_the_name_asked_for_gives_way_to_the_quote():
     """"Which team audits access?" → "The team audits access every week." says something new
     (every week) but not which team: the sentence naming it is quoted instead."""
