@@ -35,6 +35,7 @@ _COUNT_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven
 _APPROX = (r"(?:(?:about|around|approximately|over|more than|fewer than|less than|nearly|"
            r"almost|some|up to|at least|at most|roughly)\s+)?")
 _VALUE = (rf"{_APPROX}(?:[$£€]|US\$|(?:GBP|USD|EUR)\s)?(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?|"
+          rf"twice|thrice|once(?=\s+(?:a|an|per|every|each)\b)|"  # "twice a year" counts
           rf"{_COUNT_WORD}(?:[-\s]{_COUNT_WORD})?)(?:\s*(?:%|percent|per cent))?"
           rf"(?:[-\s](?:plus|thousand|million|billion|trillion|hundred))*")
 NUMBER = re.compile(rf"(?<![\w.]){_VALUE}(?:\s+out\s+of\s+{_VALUE})?(?![\w-])", re.I)

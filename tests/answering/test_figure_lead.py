@@ -84,6 +84,9 @@ def test_the_number_of_the_counted_thing_wins_over_other_numbers():
     ("How many of the 200 arrested were convicted?", "Of the 200 arrested, most were freed."),
     # a length asked, a bare number given: no measure, no lead
     ("How long did it take to film?", "The film used 35 locations in five countries."),
+    # "at least one scenario" beside "twice a year": two counts, no guess
+    ("How many tabletop exercises a year?", "The team rehearses through tabletop exercises "
+     "held twice a year, including at least one scenario that simulates the loss of the EPR."),
     # a year counts nothing
     ("How many colleges are there?", "The university was founded in 1842."),
     # no figure is asked for
