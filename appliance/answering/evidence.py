@@ -7,8 +7,9 @@ the embedder's query encoder (a paraphrase shares meaning, not words: "regulator
 "supervisory authority"), and the two signals are averaged. A question that asks for a figure
 (how many, how much, how long, when, what percentage) is only answered by a sentence that holds
 one (for "how often", one that says how often in words will do: "every year", "not on a fixed
-schedule"), and a "who" question by one that names someone (a name, a pseudonym, or a role or
-body: "the line manager", "the service desk"). The best sentences choose what the model is shown
+schedule"), a "who" question by one that names someone (a name, a pseudonym, or a role or
+body: "the line manager", "the service desk"), and a "where" question by one that names a
+place ("in the RiskTrack register", "at Fort Owen") or a name the question does not hold. The best sentences choose what the model is shown
 (`select`), and the best one is what the appliance quotes when a generated answer fails the
 support check.
 """
@@ -37,6 +38,18 @@ FREQUENCY_WORDS = re.compile(r"\b(?:hourly|daily|weekly|fortnightly|monthly|quar
 # "who ..." asks for someone: a person, a role or a body. A sentence naming none cannot answer.
 ASKS_PERSON = re.compile(r"^\W*(?:(?:and|but|so|with|to|by|for|from|of) )?(who|whom|whose)\b|"
                          r"\b(which|what) (person|people|man|woman|role)\b", re.I)
+# "where ..." asks for a place: a sentence that names none ("in the RiskTrack register", "at
+# Fort Owen", "on the intranet") cannot answer.
+ASKS_PLACE = re.compile(r"^\W*(?:(?:and|but|so) )?where\b(?!.*\b(?:come|came|comes|originate|"
+                        r"originated|derive|derived|get|got)\b.*\bfrom\b)", re.I)  # not an origin
+PLACE = re.compile(r"\b(?:in|at|on|into|inside|from|to|via|through|near|outside|within)\s+"
+                   r"(?:the\s+|a\s+|an\s+|our\s+|their\s+|its\s+)?(?:[\w-]+\s+){0,2}?"
+                   r"(?:[A-Z][\w-]*[A-Za-z]|(?:register|system|folder|office|room|ward|building|"
+                   r"site|portal|intranet|website|drive|desk|cabinet|area|department|floor|"
+                   r"city|town|village|country|state|region|county|province|island|river|"
+                   r"valley|street|road|park|campus|hospital|school|church|library|centre|"
+                   r"center|house|court|prison|camp|station|port|airport|file|database|"
+                   r"record|log|app|tool)s?)\b")
 PSEUDONYM = re.compile(r"\b[A-Z]+_\d+\b")  # a name the PII policy replaced (PERSON_3)
 AGENT = re.compile(r"\b[a-z]{3,}(?:er|or|ist|ian|ant|ent|ee|ive|ary|ic|ess)s?\b|\b(?:team|desk|"
                    r"department|committee|board|staff|office|authority|body|council|unit|"
@@ -70,6 +83,17 @@ def asks_for_person(question: str) -> bool:
     return bool(ASKS_PERSON.search(question))
 
 
+def asks_for_place(question: str) -> bool:
+    return bool(ASKS_PLACE.search(question))
+
+
+def names_a_place(question: str, sentence: str) -> bool:
+    """Could the sentence say where: a place, a system or a body after "in / at / on / to ..."
+    ("tracked in the RiskTrack register", "at Fort Owen", "on the intranet"), or a name the
+    question does not hold ("Lake Kariba is the largest ...")?"""
+    return bool(PLACE.search(sentence) or names(sentence) - names(question))
+
+
 def names_someone(sentence: str) -> bool:
     """Does the sentence name a person, a role or a body? A proper name, a pseudonym, or a
     word for one ("the line manager", "the service desk", "the auditor")."""
@@ -94,6 +118,7 @@ def rank(question: str, passages: Sequence[str], focus: str = "") -> list[Eviden
         weight[w] *= 2
     total = sum(weight.values())
     figure, person = asks_for_figure(question), asks_for_person(question)
+    place = asks_for_place(question)
     out = []
     for i, k, sentence, words in candidates:
         score = sum(weight[w] for w in wanted & words) / total
@@ -102,6 +127,8 @@ def rank(question: str, passages: Sequence[str], focus: str = "") -> list[Eviden
             score *= 0.25  # the question wants a figure this sentence does not hold
         elif person and not names_someone(sentence):
             score *= 0.25  # the question asks who; this sentence names no one
+        elif place and not names_a_place(question, sentence):
+            score *= 0.25  # the question asks where; this sentence names no place
         if own and not own & words:
             score *= 0.25  # about the earlier question, not this follow-up
         out.append(Evidence(i, sentence, score, k))

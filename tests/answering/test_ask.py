@@ -76,6 +76,14 @@ def test_how_often_is_answered_when_the_handbook_says_in_words(samples_app):
     assert answer.citations[0].doc_name == "it-security-policy.md"
 
 
+def test_a_where_question_gets_the_sentence_that_names_the_place(samples_app):
+    """The sentences about post-incident reviews outscored "Actions are tracked in the RiskTrack
+    register" on the question's words, though neither says where."""
+    answer = samples_app.chat.ask("Where are the improvement actions from a post-incident "
+                                  "review tracked?")
+    assert "RiskTrack" in answer.answer, answer.answer
+
+
 @pytest.mark.parametrize("question", ["What is the parking fee for visitors?",
                                       "What is the capital of Australia?"])
 def test_what_the_handbook_does_not_say_is_refused_not_invented(samples_app, question):

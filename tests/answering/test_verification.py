@@ -102,6 +102,24 @@ def test_how_often_is_answered_by_a_frequency_in_words_too():
                                                        "the board."])[0].score > 0.5
 
 
+def test_a_where_question_is_answered_by_a_sentence_naming_a_place():
+    """"Where are the improvement actions tracked?" The sentence about the actions names no
+    place; the one saying "tracked in the RiskTrack register" does. A question about where
+    something comes from asks for an origin, not a place, and is left alone."""
+    from appliance.answering.evidence import asks_for_place, rank
+
+    passages = ["The review produces a written report with root causes and improvement "
+                "actions, each with an owner. Actions are tracked in the RiskTrack register."]
+    question = "Where are the improvement actions from the review tracked?"
+    assert rank(question, passages)[0].sentence == \
+        "Actions are tracked in the RiskTrack register."
+    assert rank("Why are improvement actions from the review tracked?",
+                passages)[0].sentence.startswith("The review produces")
+    assert asks_for_place("Where is the world's largest man-made lake?")
+    assert not asks_for_place("where do the ashes come from that they use on ash wednesday")
+    assert not asks_for_place("Who decides where the review is held?")
+
+
 def test_an_answer_leaving_out_the_name_asked_for_gives_way_to_the_quote():
     """"Which team audits access?" → "The team audits access every week." says something new
     (every week) but not which team: the sentence naming it is quoted instead."""
