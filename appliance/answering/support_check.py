@@ -55,7 +55,12 @@ MEASURES = ("second", "minute", "hour", "day", "week", "month", "year", "charact
 QUANTITY = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:working\s+|calendar\s+|"
                       r"business\s+|full\s+|consecutive\s+)?(" + "|".join(MEASURES) +
                       r")(?:e?s)?\b", re.I)
-SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[A-Z0-9])|\s*\n+\s*|\s+(?=[-•*]\s)")
+# Sentences end at . ! ? before a capital, at line breaks and before an inline bullet: "•"
+# anywhere, "-" or "*" only after a colon or a sentence's end ("Requirements: - one - two").
+# A spaced dash inside a sentence ("the policy - which applies to all staff - says") and a
+# tokenised hyphen ("man - made") are not breaks.
+SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[A-Z0-9])|\s*\n+\s*|\s+(?=•\s)|"
+                   r"(?<=[:;.!?])\s+(?=[-*]\s)")
 MIN_WORDS = 4
 STOP = frozenset("""a about above after again all also am an and any are as at be because been
 before being below between both but by can could did do does doing down during each either few

@@ -108,3 +108,22 @@ def test_how_often_is_a_figure_once_is_not_twice():
     passage = "Tabletop exercises are held twice a year, including at least one scenario."
     assert not check.check("At least once a year.", passage).supported
     assert check.check("Twice a year.", passage).supported
+
+
+def test_a_spaced_dash_inside_a_sentence_is_not_a_sentence_break():
+    """A quote is a whole sentence: "the world's largest man - made lake" (tokenised text) and
+    "the policy - which applies to all staff - says" were cut into fragments at each dash,
+    quoted as "“Lake Kariba is the world 's largest man” [1]". Bullets still split."""
+    from appliance.answering.support_check import sentences
+
+    assert sentences("Lake Kariba is the world 's largest man - made lake by volume. "
+                     "It lies on the border.") == (
+        "Lake Kariba is the world 's largest man - made lake by volume.",
+        "It lies on the border.")
+    assert sentences("The policy - which applies to all staff - says so clearly.") == (
+        "The policy - which applies to all staff - says so clearly.",)
+    assert sentences("Bring these: • a valid photo ID card • your staff number please") == (
+        "a valid photo ID card", "your staff number please")
+    assert sentences("Staff must bring these: - a valid photo ID card\n- your staff number "
+                     "please") == ("Staff must bring these:", "a valid photo ID card",
+                                   "your staff number please")
