@@ -9,9 +9,9 @@ the embedder's query encoder (a paraphrase shares meaning, not words: "regulator
 one (for "how often", one that says how often in words will do: "every year", "not on a fixed
 schedule"), a "who" question by one that names someone (a name, a pseudonym, or a role or
 body: "the line manager", "the service desk"), and a "where" question by one that names a
-place ("in the RiskTrack register", "at Fort Owen") or a name the question does not hold. The best sentences choose what the model is shown
-(`select`), and the best one is what the appliance quotes when a generated answer fails the
-support check.
+place ("in the RiskTrack register", "at Fort Owen") or a name the question does not hold. The
+best sentences choose what the model is shown (`select`), and the best one is what the
+appliance quotes when a generated answer fails the support check.
 """
 from __future__ import annotations
 

@@ -44,13 +44,12 @@ DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH})\.?,
                   rf"(?:{_MONTH})\.?\s+\d{{4}}|(?:1\d|20)\d\d(?:s|[–-]\d{{2,4}})?|"
                   rf"\d{{1,2}}(?:st|nd|rd|th)\s+century)\b", re.I)
 YEAR = re.compile(r"(?:1\d|20)\d\d")
-_UNITS = "|".join(sorted({*MEASURES, "foot", "feet", "ft", "inch", "inche", "acre", "ton",
+_UNITS = "|".join(sorted({*MEASURES, "foot", "feet", "ft", "inch", "acre", "ton",
                            "tonne", "centimetre", "millimetre", "gallon", "pound"},
                           key=len, reverse=True))
 MEASURE = re.compile(rf"\s+((?:\w+\s+)?(?:square\s+)?(?:{_UNITS})(?:e?s)?)\b", re.I)
-DEADLINE = re.compile(r"\bwithin\s+(?:\d+|one|two|three|four|five|six|seven|ten|twelve|"
-                      r"fourteen|thirty)\s+(?:working\s+|calendar\s+|business\s+)?"
-                      r"(?:hours?|days?|weeks?|months?|years?)\b", re.I)
+DEADLINE = re.compile(rf"\bwithin\s+(?:\d+|{_COUNT_WORD})\s+(?:working\s+|calendar\s+|"
+                      r"business\s+)?(?:hours?|days?|weeks?|months?|years?)\b", re.I)
 SCALED = re.compile(r"[$£€]|US\$|GBP|USD|EUR|illion|thousand|%|per ?cent", re.I)
 PERCENT = re.compile(r"%|percent|per cent", re.I)
 ASKS_PERCENT = re.compile(r"\b(?:what|which) (?:percentage|percent|proportion|share)\b", re.I)
