@@ -32,11 +32,11 @@ from .prompts import (REFUSAL, REFUSAL_OPENING, STOP, Passage, build_prompt, cit
                       is_refusal)
 from .short_answer import Lead, ShortAnswerer
 from .support_check import Support, SupportCheck, content_words, units, with_parts
-from .verification import Verdict, decide, quote
+from .verification import NOT_AN_ANSWER, Verdict, decide, quote
 
 __all__ = ["Answer", "AnswerCheck", "AnswerLog", "AskService", "LABELS", "LoggedAnswer", "build_prompt", "CATEGORIES", "ChatService",
            "Citation", "citation_json", "cited_numbers", "content_words", "ConversationService", "decide",
            "Evidence", "FairQueue", "history_from_messages", "history_prompt", "is_followup",
            "is_refusal", "message_text", "Metrics", "Passage", "passage_label", "quote", "REFUSAL",
            "REFUSAL_OPENING", "rewrite", "STOP", "Support", "SupportCheck", "Turn", "units",
-           "Verdict", "Lead", "ShortAnswerer", "with_parts", "without_markers"]
+           "Verdict", "Lead", "NOT_AN_ANSWER", "ShortAnswerer", "with_parts", "without_markers"]

@@ -41,6 +41,10 @@ ASKS_NAME = re.compile(r"\b(?:which|what) (?:\w+ )?(team|system|department|commi
                        r"register|board|unit|office|organi[sz]ation|company|hospital|ward|"
                        r"building|product|website|country|city|town|network|vpn|desk)\b|"
                        r"\bname of\b", re.I)
+# Why an answer made of the sources' words still does not answer (the quality audit reads them)
+REPEATS_QUESTION = "the answer only repeats the question"
+LEAVES_OUT_NAME = "the answer does not name what the question asks for"
+NOT_AN_ANSWER = (REPEATS_QUESTION, LEAVES_OUT_NAME)
 BETTER_BY = 0.0  # how much better another sentence must answer the question to be quoted
 QUOTE_WITHIN = 0.1  # a runner-up this close to the best sentence is quoted with it
 
@@ -138,9 +142,9 @@ def measure(question: str, text: str, passages: Sequence[Passage], support: Supp
                     break
     supported, reason = check.supported, check.reason
     if supported and not says_something(text, question):
-        supported, reason = False, "the answer only repeats the question"
+        supported, reason = False, REPEATS_QUESTION
     elif supported and not names_what_is_asked(text, question):
-        supported, reason = False, "the answer does not name what the question asks for"
+        supported, reason = False, LEAVES_OUT_NAME
     sentence = evidence.anchor(text, source) if source else ""
     anchor = evidence.score(question, sentence, ranked) if source else None
     on_best = best is not None and best.sentence == sentence

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..answering import LoggedAnswer, units
+from ..answering import NOT_AN_ANSWER, LoggedAnswer, units
 
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 STOPWORDS = {  # the most frequent function words: enough to tell the language of a sentence
@@ -66,9 +66,6 @@ def language(text: str) -> str | None:
     return best if ranked[0] >= 2 and ranked[0] > ranked[1] else None
 
 
-NOT_AN_ANSWER = ("only repeats the question", "does not name what the question asks for")
-
-
 def model_failure(entry: LoggedAnswer) -> str | None:
     """What was wrong with the model's own words when the check replaced them (None: nothing
     measured, or they were fine)."""
@@ -80,8 +77,7 @@ def model_failure(entry: LoggedAnswer) -> str | None:
     shown_text = " ".join(p.get("text", "") for p in entry.shown)
     if units(entry.model_answer) - units(entry.question) - units(shown_text):
         return "wrong_fact"
-    if check.get("supported") is False and not any(
-            why in (check.get("unsupported_reason") or "") for why in NOT_AN_ANSWER):
+    if check.get("supported") is False and check.get("unsupported_reason") not in NOT_AN_ANSWER:
         return "wrong_fact"
     # supported, but resting on a sentence that does not answer; or words of the sources that
     # answer something else (only repeating the question, leaving out the name asked for)
