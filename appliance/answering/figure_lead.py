@@ -27,11 +27,10 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .support_check import MARKERS, MEASURES, _MONTH, _stem, content_words
+from .support_check import (DATE_DMY, DATE_MDY, MARKERS, MEASURES, MONTH_YEAR, _WORD,
+                            _stem, content_words)
 
-_COUNT_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-               r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
-               r"forty|fifty|sixty|seventy|eighty|ninety|(?:a )?hundred|(?:a )?dozen)")
+_COUNT_WORD = rf"(?:{_WORD}|(?:a )?hundred|(?:a )?dozen)"
 _APPROX = (r"(?:(?:about|around|approximately|over|more than|fewer than|less than|nearly|"
            r"almost|some|up to|at least|at most|roughly)\s+)?")
 _VALUE = (rf"{_APPROX}(?:[$£€]|US\$|(?:GBP|USD|EUR)\s)?(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?|"
@@ -39,10 +38,11 @@ _VALUE = (rf"{_APPROX}(?:[$£€]|US\$|(?:GBP|USD|EUR)\s)?(?:\d{{1,3}}(?:,\d{{3}
           rf"{_COUNT_WORD}(?:[-\s]{_COUNT_WORD})?)(?:\s*(?:%|percent|per cent))?"
           rf"(?:[-\s](?:plus|thousand|million|billion|trillion|hundred))*")
 NUMBER = re.compile(rf"(?<![\w.]){_VALUE}(?:\s+out\s+of\s+{_VALUE})?(?![\w-])", re.I)
-DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH})\.?,?\s+\d{{4}}|"
-                  rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
-                  rf"(?:{_MONTH})\.?\s+\d{{4}}|(?:1\d|20)\d\d(?:s|[–-]\d{{2,4}})?|"
-                  rf"\d{{1,2}}(?:st|nd|rd|th)\s+century)\b", re.I)
+# a date as the check reads one (day month year, month day year, month year), a year, a
+# decade, a year with its range, or a century
+DATE = re.compile(rf"{DATE_DMY.pattern}|{DATE_MDY.pattern}|{MONTH_YEAR.pattern}|"
+                  r"\b(?:1\d|20)\d\d(?:s|[–-]\d{2,4})?\b|\b\d{1,2}(?:st|nd|rd|th)\s+century\b",
+                  re.I)
 YEAR = re.compile(r"(?:1\d|20)\d\d")
 _UNITS = "|".join(sorted({*MEASURES, "foot", "feet", "ft", "inch", "acre", "ton",
                            "tonne", "centimetre", "millimetre", "gallon", "pound"},
