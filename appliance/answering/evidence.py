@@ -40,8 +40,9 @@ ASKS_PERSON = re.compile(r"^\W*(?:(?:and|but|so|with|to|by|for|from|of) )?(who|w
                          r"\b(which|what) (person|people|man|woman|role)\b", re.I)
 # "where ..." asks for a place: a sentence that names none ("in the RiskTrack register", "at
 # Fort Owen", "on the intranet") cannot answer.
-ASKS_PLACE = re.compile(r"^\W*(?:(?:and|but|so) )?where\b(?!.*\b(?:come|came|comes|originate|"
-                        r"originated|derive|derived|get|got)\b.*\bfrom\b)", re.I)  # not an origin
+ASKS_PLACE = re.compile(r"^\W*(?:(?:and|but|so) )?where\b", re.I)
+ORIGIN = re.compile(r"\b(?:come|came|comes|originate|originated|derive|derived|get|got)\b",
+                    re.I)  # "where does X come from" asks for an origin, not a place
 PLACE = re.compile(r"\b(?:in|at|on|into|inside|from|to|via|through|near|outside|within)\s+"
                    r"(?:the\s+|a\s+|an\s+|our\s+|their\s+|its\s+)?(?:[\w-]+\s+){0,2}?"
                    r"(?:[A-Z][\w-]*[A-Za-z]|(?:register|system|folder|office|room|ward|building|"
@@ -72,11 +73,10 @@ def asks_for_figure(question: str) -> bool:
     return bool(ASKS_FIGURE.search(question))
 
 
-def holds_a_figure(question: str, sentence: str) -> bool:
-    """Could the sentence give the figure the question asks for? It holds one, or, for "how
-    often", says how often in words."""
-    return bool(units(sentence)) or bool(ASKS_FREQUENCY.search(question)
-                                         and FREQUENCY_WORDS.search(sentence))
+def holds_a_figure(sentence: str, often: bool = False) -> bool:
+    """Could the sentence give the figure a question asks for? It holds one, or, for a
+    how-often question (`often`), says how often in words."""
+    return bool(units(sentence)) or bool(often and FREQUENCY_WORDS.search(sentence))
 
 
 def asks_for_person(question: str) -> bool:
@@ -84,14 +84,16 @@ def asks_for_person(question: str) -> bool:
 
 
 def asks_for_place(question: str) -> bool:
-    return bool(ASKS_PLACE.search(question))
+    start = ASKS_PLACE.search(question)
+    verb = start and ORIGIN.search(question, start.end())
+    return bool(start) and not (verb and re.search(r"\bfrom\b", question[verb.end():], re.I))
 
 
-def names_a_place(question: str, sentence: str) -> bool:
+def names_a_place(sentence: str, asked: frozenset[str] | set[str] = frozenset()) -> bool:
     """Could the sentence say where: a place, a system or a body after "in / at / on / to ..."
-    ("tracked in the RiskTrack register", "at Fort Owen", "on the intranet"), or a name the
-    question does not hold ("Lake Kariba is the largest ...")?"""
-    return bool(PLACE.search(sentence) or names(sentence) - names(question))
+    ("tracked in the RiskTrack register", "at Fort Owen", "on the intranet"), or a name not
+    among the question's own (`asked`: its names()) ("Lake Kariba is the largest ...")?"""
+    return bool(PLACE.search(sentence) or names(sentence) - asked)
 
 
 def names_someone(sentence: str) -> bool:
@@ -117,17 +119,20 @@ def rank(question: str, passages: Sequence[str], focus: str = "") -> list[Eviden
     for w in own:
         weight[w] *= 2
     total = sum(weight.values())
+    # what the question asks for, read once: the loop below runs for every sentence
     figure, person = asks_for_figure(question), asks_for_person(question)
+    often = bool(ASKS_FREQUENCY.search(question))
     place = asks_for_place(question)
+    asked = names(question) if place else set()
     out = []
     for i, k, sentence, words in candidates:
         score = sum(weight[w] for w in wanted & words) / total
         score *= (1 - RANK_DECAY) ** (i - 1)
-        if figure and not holds_a_figure(question, sentence):
+        if figure and not holds_a_figure(sentence, often):
             score *= 0.25  # the question wants a figure this sentence does not hold
         elif person and not names_someone(sentence):
             score *= 0.25  # the question asks who; this sentence names no one
-        elif place and not names_a_place(question, sentence):
+        elif place and not names_a_place(sentence, asked):
             score *= 0.25  # the question asks where; this sentence names no place
         if own and not own & words:
             score *= 0.25  # about the earlier question, not this follow-up
