@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from .audit import AuditLog, ensure_keys
-from .engines import SentenceEmbedder, generator_path, remembered, sha256_file
+from .engines import SentenceEmbedder, ready_generator, remembered, sha256_file
 from .errors import ModelError
 from .knowledge import HybridRetriever, Indexes, IngestService
 from .privacy import RedactingLogFilter, Redactor, RedactorPool, load_settings_policy
@@ -78,7 +78,7 @@ class Appliance:
         from .engines import LlamaGenerator, gpu_layers
         from .tuning import ActiveAdapter, ActiveModel, LiveAdapterGenerator
 
-        path, s = generator_path(self.settings), self.settings
+        path, s = ready_generator(self.settings), self.settings
         layers = gpu_layers(s.fixed_gpu_layers)
         digest = _soon(lambda: remembered([path], lambda: sha256_file(path), s.models_dir))
 

@@ -101,7 +101,7 @@ def cmd_answers(args) -> int:
 
 
 def cmd_general(args) -> int:
-    from ..engines import generator_path
+    from ..engines import ready_generator
     from ..errors import NotFoundError
     from ..evaluation import evaluate_general, format_general
 
@@ -118,7 +118,7 @@ def cmd_general(args) -> int:
             raise NotFoundError("no adapter is active")
         lora = info.path
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
-    results = evaluate_general(generator_path(settings), args.data, lora, tasks, args.shots,
+    results = evaluate_general(ready_generator(settings), args.data, lora, tasks, args.shots,
                                args.limit, settings.threads, progress=show_progress(args))
     summary = {task: result.summary() for task, result in results.items()}
     if args.json:

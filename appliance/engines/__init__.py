@@ -8,7 +8,8 @@ Public surface (loaded on first use, so importing this package costs nothing):
     FaissVectorStore      FAISS index files
     BM25KeywordIndex, recover_keyword_dir   bm25s keyword index
     SpacyTagger           spaCy named entities for the PII engine
-    model files           assemble_generator, check_models, generator_path, sha256_file
+    model files           assemble_generator, check_models, generator_path, sha256_file,
+                          ready_generator
     remembered            a digest of model files, kept while the files are unchanged
     LoglikScorer          llama-cpp-python: log-likelihood of continuations (benchmarks)
 """
@@ -19,7 +20,8 @@ _EXPORTS = {
     "acceleration": "llm", "SentenceEmbedder": "embedder", "FaissVectorStore": "vectors_faiss",
     "BM25KeywordIndex": "keyword", "recover_keyword_dir": "keyword", "SpacyTagger": "ner",
     "assemble_generator": "model_files", "check_models": "model_files",
-    "generator_path": "model_files", "sha256_file": "model_files", "remembered": "digests",
+    "generator_path": "model_files", "sha256_file": "model_files",
+    "ready_generator": "model_files", "remembered": "digests",
     "LoglikScorer": "loglik",
 }
 __all__ = sorted(_EXPORTS)

@@ -60,6 +60,13 @@ def assemble_generator(settings: Settings) -> Path:
     return target
 
 
+def ready_generator(settings: Settings) -> Path:
+    """The generator's GGUF, written from the bundled package first when the data dir has none
+    yet (one that never ran `appliance init`): `ask` on a new data dir just works."""
+    path = generator_path(settings)
+    return path if path.is_file() else assemble_generator(settings)
+
+
 @dataclass(frozen=True)
 class ModelCheck:
     name: str

@@ -107,6 +107,18 @@ def test_doctor_reports_a_tampered_model(tmp_path, model_dir):
     assert out.returncode == 1 and "does not match the manifest" in out.stdout
 
 
+def test_ask_on_a_data_dir_that_never_ran_init_answers(tmp_path):
+    # A new data dir has no model file yet: ask writes the bundled one instead of a traceback.
+    run(tmp_path, "ingest", str(SAMPLES / "hr-leave-policy.pdf"))
+    out = run(tmp_path, "ask", "--json", "How many days of annual leave do full-time staff get?")
+    assert "27" in json.loads(out.stdout)["answer"]
+    assert (tmp_path / "models" / "gemma-3-270m-q4_k_m.gguf").is_file()
+    out = run(tmp_path, "ask", "How long is maternity leave?", check=False,
+              env={"APPLIANCE_LLM_MODEL_PATH": str(tmp_path / "gone.gguf")})
+    assert out.returncode != 0 and "model file not found" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_bad_settings_are_a_clear_error(tmp_path):
     out = run(tmp_path, "docs", "list", check=False, env={"APPLIANCE_CHUNK_SIZE": "lots"})
     assert out.returncode == 2 and "chunk_size" in out.stderr and "Traceback" not in out.stderr
