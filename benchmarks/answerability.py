@@ -29,80 +29,64 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 from pathlib import Path
 
 from _table import ROOT, report
+from answers import DATA, _jsonl, _write, shuffled, squad_parts
 
-DATA = ROOT.parent / "shared" / "data"
-HELD_OUT = ("Genocide", "IPod")  # as benchmarks/answers.py: left out of the index
 SIGNALS = ("keywords", "meaning", "decision", "meaning 4:1")
+# Where each sample sits in benchmarks/answers.py's seeded orders: dev and test are its
+# samples, more the questions after them.
+CLAPNQ = {"dev": (0, 30), "test": (30, 60), "more": (60, 160)}
+SQUAD = {"dev": ((0, 50), (0, 25)), "test": ((50, 100), (25, 50)), "more": ((100, 300), (50, 150))}
 
 
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _slice(items: list[dict], seed: int, start: int, stop: int) -> list[dict]:
-    items = list(items)
-    random.Random(seed).shuffle(items)  # the seeds and order of benchmarks/answers.py
-    return items[start:stop]
-
-
-def clapnq() -> tuple[dict[str, list[dict]], list[dict], str]:
+def clapnq(tmp: Path) -> tuple[dict[str, list[dict]], Path | None, str]:
     qa = _jsonl(DATA / "clapnq" / "qa.jsonl")
-    yes, no = [q for q in qa if q["answerable"]], [q for q in qa if not q["answerable"]]
-    spans = {"dev": (0, 30), "test": (30, 60), "more": (60, 160)}
-    samples = {k: _slice(yes, 21, a, b) + _slice(no, 22, a, b) for k, (a, b) in spans.items()}
-    return samples, _jsonl(DATA / "clapnq" / "corpus.jsonl"), ""
+    yes = shuffled([q for q in qa if q["answerable"]], 21)
+    no = shuffled([q for q in qa if not q["answerable"]], 22)
+    return ({k: yes[a:b] + no[a:b] for k, (a, b) in CLAPNQ.items()},
+            DATA / "clapnq" / "corpus.jsonl", "")
 
 
-def squad() -> tuple[dict[str, list[dict]], list[dict], str]:
-    qa = _jsonl(DATA / "squad" / "qa.jsonl")
-    article = lambda r: r["gold_passage_ids"][0].split("#")[0]  # noqa: E731
-    inside = [q for q in qa if article(q) not in HELD_OUT]
-    outside = [dict(q, answerable=False) for q in qa if article(q) in HELD_OUT]
-    spans = {"dev": ((0, 50), (0, 25)), "test": ((50, 100), (25, 50)),
-             "more": ((100, 300), (50, 150))}
-    samples = {k: _slice(inside, 19, *a) + _slice(outside, 20, *b) for k, (a, b) in spans.items()}
-    corpus = [d for d in _jsonl(DATA / "squad" / "corpus.jsonl")
-              if d["_id"].split("#")[0] not in HELD_OUT]
-    return samples, corpus, "short"
+def squad(tmp: Path) -> tuple[dict[str, list[dict]], Path | None, str]:
+    inside, outside, docs = squad_parts()
+    inside, outside = shuffled(inside, 19), shuffled(outside, 20)
+    return ({k: inside[slice(*a)] + outside[slice(*b)] for k, (a, b) in SQUAD.items()},
+            _write(tmp / "squad-corpus.jsonl", docs), "short")
 
 
-def handbook() -> tuple[dict[str, list[dict]], list[dict], str]:
+def handbook(tmp: Path) -> tuple[dict[str, list[dict]], Path | None, str]:
     qa = json.loads((ROOT / "tests" / "data" / "handbook_qa.json").read_text())
     return {"all": [{"question": q["question"], "answerable": q["answerable"],
-                     "answers": q.get("answer_contains") or []} for q in qa]}, [], "short"
+                     "answers": q.get("answer_contains") or []} for q in qa]}, None, "short"
 
 
-def score_questions(samples: dict[str, list[dict]], corpus: list[dict], name: str,
+def score_questions(samples: dict[str, list[dict]], corpus: Path | None, name: str,
                     tmp: Path) -> dict[str, list[dict]]:
-    """Per sample, per question: each signal of the best sentence, and whether it holds gold."""
+    """Per sample, per question: each signal of the best sentence, and whether it holds gold.
+    `corpus`: a BEIR corpus.jsonl ingested as `eval answers` does; None: samples/handbook."""
     import dataclasses
 
     from tqdm import tqdm
 
     from appliance.answering.evidence import EvidenceFinder
-    from appliance.evaluation.answers import normalize
+    from appliance.evaluation.answer_eval import contains_gold
+    from appliance.evaluation.retrieval_eval import corpus_files
     from appliance.services import build_services
     from appliance.settings import load_settings
 
-    app = build_services(dataclasses.replace(load_settings(), data_dir=tmp, database_url=""))
-    if corpus:
-        files = [(f"{d['_id']}.md", f"# {d.get('title') or d['_id']}\n\n{d['text']}\n".encode())
-                 for d in corpus]
-        app.ingest.ingest_files(files, len(files), name, True, None)
+    app = build_services(dataclasses.replace(load_settings(), data_dir=tmp / "data",
+                                             database_url=""))
+    if corpus is not None:
+        count = sum(1 for _ in corpus_files(corpus))
+        app.ingest.ingest_files(corpus_files(corpus), count, name, True, None)
     else:
         app.ingest.ingest_paths([ROOT / "samples" / "handbook"], name, progress=True)
     redactor, embed = app.redactor, app.embedder.embed_query
     finder = EvidenceFinder(embed)
-
-    def gold(sentence: str, answers: list[str]) -> bool:
-        text = " ".join(normalize(sentence))
-        return any((g := " ".join(normalize(a))) and g in text for a in answers)
 
     out = {}
     for sample, questions in samples.items():
@@ -120,7 +104,7 @@ def score_questions(samples: dict[str, list[dict]], corpus: list[dict], name: st
                 keywords = 2 * best.score - meaning  # the even mix, undone
                 row.update({"keywords": keywords, "meaning": meaning, "decision": best.score,
                             "meaning 4:1": 0.8 * meaning + 0.2 * keywords,
-                            "gold": gold(best.sentence, q.get("answers") or [])})
+                            "gold": contains_gold(best.sentence, q.get("answers") or [])})
             rows.append(row)
         out[sample] = rows
     app.close()
@@ -153,8 +137,9 @@ def main() -> None:
     floor = load_settings().answer_min_evidence
     rows, detail = [], {}
     for name in args.sets:
-        samples, corpus, kind = {"clapnq": clapnq, "squad": squad, "handbook": handbook}[name]()
         with tempfile.TemporaryDirectory(prefix="answerability-") as tmp:
+            samples, corpus, kind = {"clapnq": clapnq, "squad": squad,
+                                     "handbook": handbook}[name](Path(tmp))
             scored = score_questions(samples, corpus, name, Path(tmp))
         detail[name] = scored
         for sample, qs in scored.items():

@@ -39,22 +39,33 @@ def _write(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def _pick(items: list[dict], n: int, split: str, seed: int) -> list[dict]:
-    """dev takes the first n of a seeded shuffle, test the next n: disjoint samples."""
+def shuffled(items: list[dict], seed: int) -> list[dict]:
+    """The seeded order every sample of these questions is cut from."""
     items = list(items)
     random.Random(seed).shuffle(items)
+    return items
+
+
+def _pick(items: list[dict], n: int, split: str, seed: int) -> list[dict]:
+    """dev takes the first n of a seeded shuffle, test the next n: disjoint samples."""
     start = 0 if split == "dev" else n
-    return items[start:start + n]
+    return shuffled(items, seed)[start:start + n]
 
 
-def squad(tmp: Path, n: int, split: str) -> tuple[Path, Path]:
+def squad_parts() -> tuple[list[dict], list[dict], list[dict]]:
+    """(questions on indexed articles, questions on the held-out ones as unanswerable, the
+    indexed corpus)."""
     qa, corpus = _jsonl(DATA / "squad" / "qa.jsonl"), _jsonl(DATA / "squad" / "corpus.jsonl")
     article = lambda r: r["gold_passage_ids"][0].split("#")[0]  # noqa: E731
     inside = [q for q in qa if article(q) not in HELD_OUT]
     outside = [dict(q, answerable=False, answers=[], gold_passage_ids=[])
                for q in qa if article(q) in HELD_OUT]
+    return inside, outside, [d for d in corpus if d["_id"].split("#")[0] not in HELD_OUT]
+
+
+def squad(tmp: Path, n: int, split: str) -> tuple[Path, Path]:
+    inside, outside, docs = squad_parts()
     questions = _pick(inside, n, split, 19) + _pick(outside, n // 2, split, 20)
-    docs = [d for d in corpus if d["_id"].split("#")[0] not in HELD_OUT]
     return _write(tmp / "squad-qa.jsonl", questions), _write(tmp / "squad-corpus.jsonl", docs)
 
 
