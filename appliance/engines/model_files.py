@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def assemble_generator(settings: Settings) -> Path:
     if bundled.EXPECTED_SHA256 != expected:
         raise ModelError("the installed gemma3 package does not match models/manifest.json")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".part")
+    # one file per process: workers starting on a new data dir may write it at once
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
     bundled.assemble(tmp, overwrite=True)
     if sha256_file(tmp) != expected:
         tmp.unlink(missing_ok=True)
